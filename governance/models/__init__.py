@@ -1,0 +1,18 @@
+from governance.models.discipline import DisciplinaryAction, ScoreRecord
+from governance.models.incident import Incident, Penalty
+from governance.models.policy import Action, Policy
+from governance.models.report import AuditRecord, AuditRun, AuditRunItem
+from governance.models.settings import GovernanceSettings
+
+__all__ = [
+    "Action",
+    "AuditRecord",
+    "AuditRun",
+    "AuditRunItem",
+    "DisciplinaryAction",
+    "GovernanceSettings",
+    "Incident",
+    "Penalty",
+    "Policy",
+    "ScoreRecord",
+]

@@ -1,0 +1,36 @@
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class Action(models.TextChoices):
+    """What HR, the Accountant or the Director can do to a Worker."""
+
+    WARNING = "WARNING", "Warning"
+    STRIKE = "STRIKE", "Strike"
+    DEMOTE = "DEMOTE", "Demote"
+    SUSPEND = "SUSPEND", "Suspend"
+    TERMINATE = "TERMINATE", "Terminate"
+    BLACKLIST = "BLACKLIST", "Blacklist"
+    PROMOTE = "PROMOTE", "Promote"
+    REHIRE = "REHIRE", "Rehire"
+    REINSTATE = "REINSTATE", "Reinstate"
+    OVERTURN = "OVERTURN", "Overturn"
+
+
+class Policy(models.Model):
+    """HR's written policy: which action a violation type earns."""
+
+    violation_type = models.CharField(max_length=50, unique=True)
+    severity = models.PositiveSmallIntegerField()
+    action = models.CharField(max_length=12, choices=Action.choices)
+    description = models.CharField(max_length=300, blank=True)
+    active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["violation_type"]  # served by the unique index
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return f"{self.violation_type} (sev {self.severity}) -> {self.action}"

@@ -1,0 +1,49 @@
+"""Who is calling: a service key (`Authorization: Api-Key <key>`) or a logged-in user's session."""
+
+from dataclasses import dataclass
+
+from rest_framework import authentication, exceptions
+
+from workforce.models import ServiceKey
+
+KEYWORD = "Api-Key"
+
+
+@dataclass(frozen=True)
+class ServicePrincipal:
+    """The caller behind a service key. Quacks enough like a user for DRF and throttling."""
+
+    key_id: str
+    name: str
+    role: str
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    pk = None
+
+    def __str__(self) -> str:
+        return f"key:{self.name}"
+
+
+class ServiceKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, raw_key = header.partition(" ")
+        if scheme != KEYWORD:
+            return None
+        raw_key = raw_key.strip()
+        if not raw_key:
+            raise exceptions.AuthenticationFailed("Empty Api-Key.")
+        try:
+            key = ServiceKey.objects.select_related("role").get_from_key(raw_key)
+        except ServiceKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key.") from None
+        if key.has_expired or key.revoked:
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        return ServicePrincipal(key_id=key.id, name=key.name, role=key.role.name), key
+
+    def authenticate_header(self, request) -> str:
+        # Makes DRF answer 401 (with WWW-Authenticate) rather than 403 to an anonymous call.
+        return KEYWORD

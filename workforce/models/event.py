@@ -1,0 +1,30 @@
+from django.db import models
+
+
+class Event(models.Model):
+    """One consequence the Manager must react to, in its inbox. The id is the cursor."""
+
+    class Kind(models.TextChoices):
+        INCIDENT_OPENED = "incident.opened", "Incident opened"
+        ACTION_APPLIED = "action.applied", "Action applied"
+        TASK_ASSIGNED = "task.assigned", "Task assigned"
+        TASK_REASSIGNED = "task.reassigned", "Task reassigned"
+        TASK_WAITING = "task.waiting", "Task waiting for a worker"
+        WORKER_STATUS_CHANGED = "worker.status_changed", "Worker status changed"
+        SCORE_RECORDED = "score.recorded", "Score recorded"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    model_id = models.CharField(max_length=200, blank=True)
+    task_id = models.CharField(max_length=300, blank=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]  # the cursor order; served by the primary key
+        indexes = [
+            # The retention purge: events older than the cutoff.
+            models.Index(fields=["created_at"], name="workforce_event_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind}"

@@ -1,0 +1,61 @@
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+NEW_HIRE_REPUTATION = 60
+
+
+class Worker(models.Model):
+    """A model worker (an LLM agent) on the payroll, with its tier, status and reputation."""
+
+    class Tier(models.TextChoices):
+        JUNIOR = "JUNIOR", "Junior"
+        MID = "MID", "Mid"
+        SENIOR = "SENIOR", "Senior"
+        PRINCIPAL = "PRINCIPAL", "Principal"
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        COOLDOWN = "COOLDOWN", "Cooldown"
+        PROBATION = "PROBATION", "Probation"
+        SUSPENDED = "SUSPENDED", "Suspended"
+        TERMINATED = "TERMINATED", "Terminated"
+        BLACKLISTED = "BLACKLISTED", "Blacklisted"
+
+    model_id = models.CharField(max_length=200, unique=True, help_text="The Manager's id, e.g. openai/gpt-4o.")
+    name = models.CharField(max_length=200, blank=True)
+    provider = models.CharField(max_length=100, blank=True)
+    capabilities = models.JSONField(default=list, blank=True, help_text="Capability tags, e.g. [\"code\"].")
+    tier = models.CharField(max_length=12, choices=Tier.choices, default=Tier.JUNIOR)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    priority = models.IntegerField(default=0)
+    budget = models.PositiveIntegerField(default=0, help_text="Budget units granted by the worker's tier.")
+    reputation = models.PositiveSmallIntegerField(default=NEW_HIRE_REPUTATION)
+    scored_runs = models.PositiveIntegerField(default=0, help_text="Scoring runs behind the reputation.")
+    runs_since_tier_change = models.PositiveIntegerField(
+        default=1, help_text="Scored runs since the last tier change; hiring counts as one."
+    )
+    cooldown_until = models.DateTimeField(null=True, blank=True)
+    suspended_until = models.DateTimeField(null=True, blank=True)
+    hired_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["model_id"]  # served by the unique index on model_id
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reputation__gte=0) & Q(reputation__lte=100),
+                name="%(app_label)s_%(class)s_reputation_range",
+                violation_error_message="Reputation must lie between 0 and 100.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.model_id
+
+    @property
+    def provisional(self) -> bool:
+        """A reputation from fewer than five scored runs is still the new-hire guess."""
+        return self.scored_runs < 5
