@@ -1,0 +1,76 @@
+"""Shared fixtures: personas named for what they are, and markers that skip when a backend is absent."""
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
+
+from workforce.models import Role, ServiceKey
+
+ON_POSTGRES = settings.DATABASE_VENDOR == "postgresql"
+HAS_REDIS = bool(settings.REDIS_URL)
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    skip_redis = pytest.mark.skip(reason="needs Redis (set CELERY_BROKER_URL=redis://...)")
+    for item in items:
+        if "postgres" in item.keywords and not ON_POSTGRES:
+            item.add_marker(skip_pg)
+        if "redis" in item.keywords and not HAS_REDIS:
+            item.add_marker(skip_redis)
+
+
+@pytest.fixture
+def roles(db) -> dict[str, Group]:
+    return {role.value: Group.objects.get_or_create(name=role.value)[0] for role in Role}
+
+
+def _key_client(roles, role: str, name: str) -> APIClient:
+    _, raw = ServiceKey.objects.create_key(name=name, role=roles[role])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    client.raw_key = raw
+    return client
+
+
+@pytest.fixture
+def manager_key(roles) -> APIClient:
+    """An API client holding a Manager's service key."""
+    return _key_client(roles, Role.MANAGER.value, "manager")
+
+
+@pytest.fixture
+def auditor_key(roles) -> APIClient:
+    return _key_client(roles, Role.AUDITOR.value, "auditor")
+
+
+@pytest.fixture
+def viewer_key(roles) -> APIClient:
+    return _key_client(roles, Role.VIEWER.value, "viewer")
+
+
+@pytest.fixture
+def director_key(roles) -> APIClient:
+    return _key_client(roles, Role.DIRECTOR.value, "director-key")
+
+
+@pytest.fixture
+def director(roles) -> User:
+    """The human in charge: a staff user in the Director group."""
+    user = User.objects.create_user("director", password="director-pass-Δ9", is_staff=True)
+    user.groups.add(roles[Role.DIRECTOR.value])
+    return user
+
+
+@pytest.fixture
+def viewer(roles) -> User:
+    """A staff user who may look but not act."""
+    user = User.objects.create_user("viewer", password="viewer-pass-Δ9", is_staff=True)
+    user.groups.add(roles[Role.VIEWER.value])
+    return user
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
