@@ -1,6 +1,7 @@
 from governance.models.discipline import DisciplinaryAction, ScoreRecord
 from governance.models.incident import Incident, Penalty
 from governance.models.policy import Action, Policy
+from governance.models.purge import PurgePermit
 from governance.models.report import AuditRecord, AuditRun, AuditRunItem
 from governance.models.settings import GovernanceSettings
 
@@ -14,5 +15,6 @@ __all__ = [
     "Incident",
     "Penalty",
     "Policy",
+    "PurgePermit",
     "ScoreRecord",
 ]
