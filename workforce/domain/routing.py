@@ -1,0 +1,55 @@
+"""The Manager's routing choice and the provider-fault health rule, pure."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from workforce.domain.lifecycle import COOLDOWN, OUT_OF_SERVICE, PROBATION, TIERS, WorkerState, effective_status
+
+LOW_PRIORITY_MAX = 3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    model_id: str
+    capabilities: tuple[str, ...]
+    state: WorkerState
+    reputation: int
+    open_assignments: int = 0
+
+
+def eligible(candidate: Candidate, *, capability: str, priority: int, failed: frozenset[str], now: datetime) -> bool:
+    if capability not in candidate.capabilities or candidate.model_id in failed:
+        return False
+    status = effective_status(candidate.state, now)
+    if status in OUT_OF_SERVICE:
+        return False
+    # Reduced autonomy: cooldown and probation workers only take low-priority work.
+    return not (status in (COOLDOWN, PROBATION) and priority > LOW_PRIORITY_MAX)
+
+
+def rank(
+    candidates: Iterable[Candidate],
+    *,
+    capability: str,
+    priority: int,
+    now: datetime,
+    failed: Iterable[str] = (),
+) -> list[Candidate]:
+    """Eligible workers, best first: tier, then priority, then reputation, then fewest open assignments."""
+    failed_set = frozenset(failed)
+    pool = [c for c in candidates if eligible(c, capability=capability, priority=priority, failed=failed_set, now=now)]
+    return sorted(
+        pool,
+        key=lambda c: (-TIERS.index(c.state.tier), -c.state.priority, -c.reputation, c.open_assignments, c.model_id),
+    )
+
+
+def choose(candidates: Iterable[Candidate], **kwargs) -> Candidate | None:
+    ranked = rank(candidates, **kwargs)
+    return ranked[0] if ranked else None
+
+
+def provider_cooldown_due(fault_times: Sequence[datetime], *, now: datetime, limit: int, window: timedelta) -> bool:
+    """Like a router with a failing deployment: `limit` provider faults within `window` cool the worker down."""
+    return sum(1 for at in fault_times if now - at <= window) >= limit
