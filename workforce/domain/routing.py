@@ -16,10 +16,13 @@ class Candidate:
     state: WorkerState
     reputation: int
     open_assignments: int = 0
+    unhealthy_until: datetime | None = None  # provider faults: out of rotation until then, not a sanction
 
 
 def eligible(candidate: Candidate, *, capability: str, priority: int, failed: frozenset[str], now: datetime) -> bool:
     if capability not in candidate.capabilities or candidate.model_id in failed:
+        return False
+    if candidate.unhealthy_until is not None and candidate.unhealthy_until > now:
         return False
     status = effective_status(candidate.state, now)
     if status in OUT_OF_SERVICE:

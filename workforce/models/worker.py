@@ -37,6 +37,9 @@ class Worker(models.Model):
     )
     cooldown_until = models.DateTimeField(null=True, blank=True)
     suspended_until = models.DateTimeField(null=True, blank=True)
+    unhealthy_until = models.DateTimeField(
+        null=True, blank=True, help_text="Routing health: provider faults keep the worker out until then."
+    )
     hired_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
