@@ -9,7 +9,9 @@ class Command(BaseCommand):
     help = "Create the role groups (Director, Manager, Auditor, Viewer) and, once, the Director account."
 
     def add_arguments(self, parser):
-        parser.add_argument("--username", default=DIRECTOR_USERNAME, help="the Director's username (default: %(default)s)")
+        parser.add_argument(
+            "--username", default=DIRECTOR_USERNAME, help="the Director's username (default: %(default)s)"
+        )
 
     def handle(self, *args, username: str, **options):
         groups = ensure_roles()
@@ -22,6 +24,5 @@ class Command(BaseCommand):
         self.stdout.write(f"  username: {username}")
         self.stdout.write(f"  password: {account.password}")
         self.stdout.write(
-            "This password is shown only this once. Log in at /admin/ and change it "
-            "(/admin/password_change/)."
+            "This password is shown only this once. Log in at /admin/ and change it (/admin/password_change/)."
         )

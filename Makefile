@@ -1,0 +1,73 @@
+# Aura Orchestra. `make run` starts everything; `make test` runs the suite. Both build .venv on first use.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The newest Python 3.11+ on PATH; override with `make run PYTHON=/path/to/python3.12`.
+PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PYTEST_ARGS ?=
+SCHEMA_FILE ?= openapi.yaml
+
+# Stamps: pip runs again only when a requirements file changes (or the venv is new).
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: help venv dev-venv run migrate bootstrap lint schema test deploy-check clean
+
+help:
+	@echo "make run           migrate, bootstrap, then web + Celery worker + beat under honcho (Ctrl-C stops all)"
+	@echo "make test          the whole test suite (extra pytest args: PYTEST_ARGS='-k health -x')"
+	@echo "make migrate       apply database migrations"
+	@echo "make bootstrap     create the role groups and, once, the Director account"
+	@echo "make lint          ruff check ."
+	@echo "make schema        validate the OpenAPI schema and write it to $(SCHEMA_FILE)"
+	@echo "make deploy-check  manage.py check --deploy with production settings"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; run make with PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@ $(RUNTIME_STAMP)
+
+venv: $(RUNTIME_STAMP)
+dev-venv: $(DEV_STAMP)
+
+migrate: $(RUNTIME_STAMP)
+	$(PY) manage.py migrate --noinput
+
+bootstrap: migrate
+	$(PY) manage.py bootstrap
+
+# honcho runs each Procfile entry in its own process group and, on Ctrl-C (SIGINT) or SIGTERM, stops
+# them all (SIGTERM, then SIGKILL after 5 s). `exec` leaves no shell in between to swallow the signal.
+run: bootstrap
+	$(PY) manage.py createcachetable
+	exec env PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+
+schema: $(RUNTIME_STAMP)
+	$(PY) manage.py spectacular --validate --fail-on-warn --file $(SCHEMA_FILE)
+	@echo "OpenAPI schema written to $(SCHEMA_FILE)"
+
+test: $(DEV_STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+deploy-check: $(RUNTIME_STAMP)
+	AURA_ENV=production ALLOWED_HOSTS=$${ALLOWED_HOSTS:-example.com} \
+	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	$(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
