@@ -3,8 +3,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# The newest Python 3.11+ on PATH; override with `make run PYTHON=/path/to/python3.12`.
-PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+# The first Python 3.11+ that actually runs (pyenv shims may exist for versions that do not);
+# override with `make run PYTHON=/path/to/python3.12`. Only used to create .venv.
+ifeq ($(origin PYTHON), undefined)
+PYTHON := $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { command -v $$p; break; }; \
+	done)
+endif
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -27,6 +32,7 @@ help:
 	@echo "make deploy-check  manage.py check --deploy with production settings"
 
 $(PY):
+	@test -n "$(PYTHON)" || { echo "No Python 3.11+ found; run make with PYTHON=/path/to/python3.11" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; run make with PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
