@@ -96,6 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "aura_project.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -227,6 +228,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "WorkerStatusEnum": "workforce.models.Worker.Status",
+        "TaskStatusEnum": "workforce.models.Task.Status",
+        "IncidentStatusEnum": "governance.models.Incident.Status",
+        "AuditRunStatusEnum": "governance.models.AuditRun.Status",
+        "AuditResultStatusEnum": ["clean", "violation"],
+    },
 }
 
 # A report is at most 1 MB; larger bodies get 413 before any parsing.

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/", include("workforce.api.urls")),
+    # governance first: its worker routes must win over workforce's list route's neighbours.
     path("api/", include("governance.api.urls")),
+    path("api/", include("workforce.api.urls")),
 ]

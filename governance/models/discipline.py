@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from aura_project.history import history_user
 from governance.models.policy import Action
 
 
@@ -36,7 +37,7 @@ class DisciplinaryAction(models.Model):
     )
     created_at = models.DateTimeField()
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -79,7 +80,7 @@ class ScoreRecord(models.Model):
     )
     created_at = models.DateTimeField()
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         ordering = ["-created_at", "-id"]

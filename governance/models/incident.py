@@ -3,6 +3,8 @@ import uuid
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from aura_project.history import history_user
+
 
 class Incident(models.Model):
     """A violation with its evidence. The evidence is append-only; only the status moves."""
@@ -16,9 +18,6 @@ class Incident(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     worker = models.ForeignKey("workforce.Worker", on_delete=models.PROTECT, related_name="incidents")
     task = models.ForeignKey("workforce.Task", on_delete=models.PROTECT, related_name="incidents")
-    report = models.OneToOneField(
-        "governance.AuditRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="incident"
-    )
     severity = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     violations = models.JSONField(help_text="[[type, severity], ...]")
@@ -27,7 +26,7 @@ class Incident(models.Model):
     reported_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         ordering = ["-reported_at", "-id"]
@@ -53,7 +52,7 @@ class Penalty(models.Model):
     settings_version = models.BigIntegerField()
     created_at = models.DateTimeField()
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         ordering = ["-created_at", "-id"]

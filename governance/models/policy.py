@@ -1,6 +1,8 @@
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from aura_project.history import history_user
+
 
 class Action(models.TextChoices):
     """What HR, the Accountant or the Director can do to a Worker."""
@@ -26,7 +28,7 @@ class Policy(models.Model):
     description = models.CharField(max_length=300, blank=True)
     active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         ordering = ["violation_type"]  # served by the unique index

@@ -3,6 +3,8 @@ import uuid
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from aura_project.history import history_user
+
 
 class AuditRecord(models.Model):
     """One report on one attempt, as the Manager sent it. Evidence: append-only."""
@@ -27,11 +29,14 @@ class AuditRecord(models.Model):
     error_kind = models.CharField(max_length=30, blank=True)
     logs = models.JSONField(default=list)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    incident = models.OneToOneField(
+        "governance.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="report"
+    )
     response = models.JSONField(default=dict, help_text="The answer given, replayed on a repeat.")
     settings_version = models.BigIntegerField()
     received_at = models.DateTimeField()
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         ordering = ["-received_at", "-id"]

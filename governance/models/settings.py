@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from aura_project.history import history_user
+
 DEFAULT_WEIGHTS = {
     "confidence": "0.25",
     "consistency": "0.20",
@@ -69,7 +71,7 @@ class GovernanceSettings(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         ordering = ["-version"]

@@ -37,7 +37,7 @@ class ServiceKeyAuthentication(authentication.BaseAuthentication):
         if not raw_key:
             raise exceptions.AuthenticationFailed("Empty Api-Key.")
         try:
-            key = ServiceKey.objects.select_related("role").get_from_key(raw_key)
+            key = ServiceKey.objects.get_from_key(raw_key)
         except ServiceKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.") from None
         if key.has_expired or key.revoked:

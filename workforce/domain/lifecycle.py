@@ -71,8 +71,8 @@ def apply_action(
     """The effect of one action on a worker's state."""
     budgets = config.tier_budgets
     if action == "PROMOTE":
-        if state.status in OUT_OF_SERVICE:
-            return Effect(state)
+        if state.status in OUT_OF_SERVICE or state.tier == TIERS[-1]:
+            return Effect(state)  # nothing above PRINCIPAL: no endless priority creep
         tier = tier_up(state.tier)
         return Effect(
             replace(

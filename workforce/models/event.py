@@ -11,6 +11,7 @@ class Event(models.Model):
         TASK_REASSIGNED = "task.reassigned", "Task reassigned"
         TASK_WAITING = "task.waiting", "Task waiting for a worker"
         WORKER_STATUS_CHANGED = "worker.status_changed", "Worker status changed"
+        WORKER_HEALTH_CHANGED = "worker.health_changed", "Worker routing health changed"
         SCORE_RECORDED = "score.recorded", "Score recorded"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)

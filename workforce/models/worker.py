@@ -2,6 +2,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from aura_project.history import history_user
+
 NEW_HIRE_REPUTATION = 60
 
 
@@ -43,7 +45,7 @@ class Worker(models.Model):
     hired_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         ordering = ["model_id"]  # served by the unique index on model_id

@@ -68,10 +68,15 @@ def test_a_promotion_moves_one_tier_up_with_priority_and_the_tiers_budget(tier, 
 
 
 def test_a_principal_stays_principal_when_promoted():
-    effect = act(worker(tier="PRINCIPAL", budget=8000, runs_since_tier_change=9), "PROMOTE")
+    effect = act(worker(tier="PRINCIPAL", budget=8000, priority=4, runs_since_tier_change=9), "PROMOTE")
     assert effect.state.tier == "PRINCIPAL"
     assert effect.state.budget == DEFAULT_TIER_BUDGETS["PRINCIPAL"]
     assert effect.state.runs_since_tier_change == 9
+
+
+def test_promoting_a_principal_does_not_creep_its_priority_up():
+    effect = act(worker(tier="PRINCIPAL", budget=8000, priority=4), "PROMOTE")
+    assert effect.state.priority == 4
 
 
 def test_the_tier_budgets_are_configurable():

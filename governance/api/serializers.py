@@ -1,0 +1,186 @@
+from rest_framework import serializers
+
+from governance.models import AuditRun, DisciplinaryAction, Incident, Penalty, ScoreRecord
+from workforce.api.serializers import WorkerSerializer
+
+MAX_BATCH = 1000
+
+
+class AuditReportSerializer(serializers.Serializer):
+    """The seed's /audit payload, plus our optional fields."""
+
+    task_id = serializers.CharField(max_length=300)
+    logs = serializers.ListField(child=serializers.JSONField(), required=False, default=list, max_length=10000)
+    hallucinated = serializers.BooleanField(required=False, default=False)
+    duration_ms = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False, default=0)
+    scope_drift = serializers.BooleanField(required=False, default=False)
+    model_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
+    format_violation = serializers.BooleanField(required=False, default=False)
+    retries = serializers.IntegerField(min_value=0, max_value=1000, required=False, allow_null=True, default=None)
+    test_pass_rate = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True, default=None)
+    manager_satisfaction = serializers.FloatField(
+        min_value=0, max_value=1, required=False, allow_null=True, default=None
+    )
+    confidence = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True, default=None)
+    error_kind = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    report_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
+
+
+class AuditResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["clean", "violation"])
+    report = serializers.DictField(required=False, help_text="{task_id, violations, evidence}")
+    incident_id = serializers.UUIDField(required=False)
+    actions = serializers.ListField(child=serializers.CharField(), required=False)
+    reassigned_to = serializers.CharField(required=False, allow_null=True)
+
+
+class AuditBatchSerializer(serializers.Serializer):
+    reports = AuditReportSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
+
+
+class AuditRunSerializer(serializers.ModelSerializer):
+    results = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditRun
+        fields = ["id", "status", "total", "processed", "created_at", "started_at", "finished_at", "error", "results"]
+
+    def get_results(self, obj: AuditRun) -> list[dict]:
+        return [
+            {"position": item.position, "status": item.status, "result": item.result}
+            for item in obj.items.order_by("position")
+        ]
+
+
+class ViolationPairField(serializers.ListField):
+    child = serializers.JSONField()
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if len(data) != 2 or not isinstance(data[0], str) or isinstance(data[1], bool) or not isinstance(data[1], int):
+            raise serializers.ValidationError("each violation is a [type, severity] pair")
+        return (data[0], data[1])
+
+
+class EnforceSerializer(serializers.Serializer):
+    model_id = serializers.CharField(max_length=200)
+    violations = serializers.ListField(child=ViolationPairField(), max_length=100)
+    history = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, allow_null=True, default=None, max_length=10000
+    )
+
+
+class EnforceResultSerializer(serializers.Serializer):
+    actions = serializers.ListField(child=serializers.CharField())
+    status = serializers.CharField()
+
+
+class ScoreSerializer(serializers.Serializer):
+    metrics = serializers.DictField(child=serializers.JSONField())
+    penalties = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list)
+    previous_score = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)
+    model_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        if attrs["model_id"] is None and attrs["previous_score"] is None:
+            raise serializers.ValidationError({"previous_score": ["required when no model_id is given"]})
+        return attrs
+
+
+class ScoreResultSerializer(serializers.Serializer):
+    score = serializers.IntegerField()
+    reputation = serializers.IntegerField()
+    action = serializers.CharField()
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    model_id = serializers.CharField(source="worker.model_id")
+    task_id = serializers.CharField(source="task.task_id")
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "model_id",
+            "task_id",
+            "severity",
+            "status",
+            "violations",
+            "evidence",
+            "settings_version",
+            "reported_at",
+            "resolved_at",
+        ]
+
+
+class DisciplinaryActionSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    overturned = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DisciplinaryAction
+        fields = [
+            "id",
+            "action",
+            "reason",
+            "actor_kind",
+            "actor",
+            "incident",
+            "policy_version",
+            "violation_type",
+            "effective_until",
+            "overturns",
+            "overturned",
+            "created_at",
+        ]
+
+    def get_actor(self, obj: DisciplinaryAction) -> str:
+        return obj.actor.get_username() if obj.actor_id else obj.actor_kind
+
+    def get_overturned(self, obj: DisciplinaryAction) -> bool:
+        return hasattr(obj, "overturned_by")
+
+
+class PenaltySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Penalty
+        fields = ["id", "reason", "severity", "points", "incident", "settings_version", "created_at"]
+
+
+class ScoreRecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScoreRecord
+        fields = [
+            "id",
+            "score",
+            "previous_reputation",
+            "reputation",
+            "action",
+            "applied_action",
+            "metrics",
+            "penalties",
+            "settings_version",
+            "created_at",
+        ]
+
+
+class WorkerDetailSerializer(WorkerSerializer):
+    active_strikes = serializers.IntegerField()
+    active_warnings = serializers.IntegerField()
+
+    class Meta(WorkerSerializer.Meta):
+        fields = [*WorkerSerializer.Meta.fields, "active_strikes", "active_warnings"]
+
+
+class RecordEntrySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["action", "penalty", "score", "incident"])
+    at = serializers.DateTimeField()
+    data = serializers.DictField()
+
+
+class WorkerRecordSerializer(serializers.Serializer):
+    model_id = serializers.CharField()
+    count = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    results = RecordEntrySerializer(many=True)

@@ -1,0 +1,234 @@
+"""The Auditor's, HR's and the Accountant's endpoints, and the records. Thin: validate, call one service."""
+
+from heapq import merge
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from governance.api import serializers as s
+from governance.models import AuditRun, DisciplinaryAction, Incident
+from governance.selectors import incidents_list, settings_current, worker_standing
+from governance.services.audit_runs import audit_run_submit
+from governance.services.discipline import enforcement_run
+from governance.services.reports import ReportInput, report_submit
+from governance.services.scoring import score_calculate, score_record
+from workforce.api.permissions import ReadAnyRoleWriteManager, RecordsReader
+from workforce.models import Worker
+
+IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
+
+
+def _report_id(request, body_id: str | None) -> str | None:
+    header = request.META.get(IDEMPOTENCY_HEADER) or None
+    if header and body_id and header != body_id:
+        raise ValidationError({"report_id": ["differs from the Idempotency-Key header"]})
+    return body_id or header
+
+
+class AuditView(APIView):
+    permission_classes = [ReadAnyRoleWriteManager]
+
+    @extend_schema(
+        request=s.AuditReportSerializer,
+        responses=s.AuditResultSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    def post(self, request):
+        data = s.AuditReportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        report_id = _report_id(request, fields.pop("report_id"))
+        outcome = report_submit(report=ReportInput(**fields), report_id=report_id, now=timezone.now())
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        return Response(outcome.body, status=status.HTTP_200_OK, headers=headers)
+
+
+class AuditBatchView(APIView):
+    permission_classes = [ReadAnyRoleWriteManager]
+
+    @extend_schema(request=s.AuditBatchSerializer, responses={202: s.AuditRunSerializer})
+    def post(self, request):
+        data = s.AuditBatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = audit_run_submit(
+            reports=[dict(r) for r in data.validated_data["reports"]],
+            submitted_by=str(request.user),
+            now=timezone.now(),
+        )
+        return Response(
+            {"id": str(run.id), "status": run.status, "total": run.total},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/api/audit-runs/{run.id}/"},
+        )
+
+
+class AuditRunDetailView(APIView):
+    permission_classes = [RecordsReader]
+
+    @extend_schema(responses=s.AuditRunSerializer)
+    def get(self, request, run_id):
+        run = get_object_or_404(AuditRun, pk=run_id)
+        return Response(s.AuditRunSerializer(run).data)
+
+
+class EnforceView(APIView):
+    permission_classes = [ReadAnyRoleWriteManager]
+
+    @extend_schema(request=s.EnforceSerializer, responses=s.EnforceResultSerializer)
+    def post(self, request):
+        data = s.EnforceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = enforcement_run(**data.validated_data, now=timezone.now())
+        return Response(result)
+
+
+class ScoreView(APIView):
+    permission_classes = [ReadAnyRoleWriteManager]
+
+    @extend_schema(
+        request=s.ScoreSerializer,
+        responses=s.ScoreResultSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    def post(self, request):
+        data = s.ScoreSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        if v["model_id"] is None:
+            result = score_calculate(
+                metrics=v["metrics"],
+                penalties=v["penalties"],
+                previous_score=v["previous_score"],
+                settings=settings_current(),
+            )
+        else:
+            key = request.META.get(IDEMPOTENCY_HEADER)
+            result = score_record(
+                model_id=v["model_id"],
+                metrics=v["metrics"],
+                penalties=v["penalties"],
+                previous_score=v["previous_score"],
+                now=timezone.now(),
+                run_key=f"api:{key}" if key else None,
+            )
+        return Response(result)
+
+
+def _parse_when(request, name: str):
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    value = parse_datetime(raw)
+    if value is None:
+        raise ValidationError({name: ["must be an ISO 8601 date-time"]})
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.utc)
+    return value
+
+
+class IncidentListView(APIView):
+    permission_classes = [RecordsReader]
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("worker", str),
+            OpenApiParameter("status", str),
+            OpenApiParameter("severity", int),
+            OpenApiParameter("since", str),
+            OpenApiParameter("until", str),
+        ],
+        responses=s.IncidentSerializer(many=True),
+    )
+    def get(self, request):
+        severity = request.query_params.get("severity")
+        if severity not in (None, "") and not severity.isdigit():
+            raise ValidationError({"severity": ["must be an integer"]})
+        status_ = request.query_params.get("status")
+        if status_ and status_ not in Incident.Status.values:
+            raise ValidationError({"status": [f"must be one of {', '.join(Incident.Status.values)}"]})
+        qs = incidents_list(
+            worker=request.query_params.get("worker"),
+            status=status_,
+            severity=int(severity) if severity else None,
+            since=_parse_when(request, "since"),
+            until=_parse_when(request, "until"),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(s.IncidentSerializer(page, many=True).data)
+
+
+class IncidentDetailView(APIView):
+    permission_classes = [RecordsReader]
+
+    @extend_schema(responses=s.IncidentSerializer)
+    def get(self, request, incident_id):
+        incident = get_object_or_404(Incident.objects.select_related("worker", "task"), pk=incident_id)
+        return Response(s.IncidentSerializer(incident).data)
+
+
+class WorkerDetailView(APIView):
+    permission_classes = [RecordsReader]
+
+    @extend_schema(responses=s.WorkerDetailSerializer)
+    def get(self, request, model_id: str):
+        worker = get_object_or_404(Worker, model_id=model_id)
+        standing = worker_standing(worker=worker, now=timezone.now(), s=settings_current())
+        worker.active_strikes = standing["active_strikes"]
+        worker.active_warnings = standing["active_warnings"]
+        return Response(s.WorkerDetailSerializer(worker).data)
+
+
+class WorkerRecordView(APIView):
+    """The worker's disciplinary record as one timeline, newest first, paged with limit and offset."""
+
+    permission_classes = [RecordsReader]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        responses=s.WorkerRecordSerializer,
+    )
+    def get(self, request, model_id: str):
+        worker = get_object_or_404(Worker, model_id=model_id)
+        limit = _bounded(request, "limit", 50, 1, 500)
+        offset = _bounded(request, "offset", 0, 0, 100_000)
+        window = offset + limit
+        sources = [
+            (
+                "action",
+                "created_at",
+                s.DisciplinaryActionSerializer,
+                DisciplinaryAction.objects.filter(worker=worker).select_related("actor", "overturned_by"),
+            ),
+            ("penalty", "created_at", s.PenaltySerializer, worker.penalties.all()),
+            ("score", "created_at", s.ScoreRecordSerializer, worker.scores.all()),
+            ("incident", "reported_at", s.IncidentSerializer, worker.incidents.select_related("worker", "task")),
+        ]
+        streams = []
+        total = 0
+        for kind, when, serializer, qs in sources:
+            total += qs.count()
+            rows = qs.order_by(f"-{when}", "-pk")[:window]
+            streams.append([(getattr(r, when), kind, serializer, r) for r in rows])
+        merged = list(merge(*streams, key=lambda entry: entry[0], reverse=True))[offset:window]
+        results = [{"type": kind, "at": at, "data": ser(row).data} for at, kind, ser, row in merged]
+        return Response(
+            {"model_id": worker.model_id, "count": total, "offset": offset, "limit": limit, "results": results}
+        )
+
+
+def _bounded(request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValidationError({name: [f"must be an integer from {low} to {high}"]})
+    return int(raw)

@@ -1,0 +1,274 @@
+"""One report, start to finish: the seeds' incident flow in one transaction.
+
+Auditor detects -> evidence report -> HR decides by policy -> actions applied -> the task is repaired onto
+another worker -> the Accountant moves the reputation -> the Manager's inbox is told.
+"""
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+
+from aura_project.errors import DomainError, IdempotencyConflict, NotFound
+from governance.domain.detection import ReportFacts, correlate, detect_violations, is_provider_fault
+from governance.domain.scoring import update_reputation
+from governance.models import AuditRecord, DisciplinaryAction, GovernanceSettings, Incident, Penalty, ScoreRecord
+from governance.selectors import detection_config, settings_current
+from governance.services.discipline import actions_apply, hr_decide
+from workforce.domain.routing import provider_cooldown_due
+from workforce.models import Assignment, Task, Worker
+from workforce.services.events import Outbox
+from workforce.services.tasks import attempt_mark, task_repair
+from workforce.services.workers import worker_lock
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """A validated report, as the Manager sent it (the seed's payload plus our optional fields)."""
+
+    task_id: str
+    logs: list = field(default_factory=list)
+    hallucinated: bool = False
+    duration_ms: int = 0
+    scope_drift: bool = False
+    model_id: str | None = None
+    format_violation: bool = False
+    retries: int | None = None
+    test_pass_rate: float | None = None
+    manager_satisfaction: float | None = None
+    confidence: float | None = None
+    error_kind: str = ""
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    body: dict
+    replayed: bool
+    record_id: int
+
+
+def report_submit(*, report: ReportInput, report_id: str | None, now: datetime) -> ReportOutcome:
+    """Process a report once. A repeat of the same id returns the stored answer; a different body is a 422."""
+    fingerprint = report.fingerprint()
+    if report_id:
+        stored = AuditRecord.objects.filter(report_id=report_id).first()
+        if stored is not None:
+            return _replay(stored, fingerprint)
+    else:
+        report_id = f"auto-{uuid.uuid4()}"
+    try:
+        with transaction.atomic():
+            return _process(report=report, report_id=report_id, fingerprint=fingerprint, now=now)
+    except IntegrityError:
+        # A concurrent duplicate committed the same report id first: answer as it did.
+        stored = AuditRecord.objects.filter(report_id=report_id).first()
+        if stored is None:
+            raise
+        return _replay(stored, fingerprint)
+
+
+def _replay(stored: AuditRecord, fingerprint: str) -> ReportOutcome:
+    if stored.request_hash != fingerprint:
+        raise IdempotencyConflict(f"report id {stored.report_id!r} was already used for a different report")
+    return ReportOutcome(body=stored.response, replayed=True, record_id=stored.pk)
+
+
+def _resolve(report: ReportInput) -> tuple[Task, Worker]:
+    task = Task.objects.select_related("current_worker").filter(task_id=report.task_id).first()
+    if task is None:
+        raise NotFound(f"no task {report.task_id!r}", field="task_id")
+    if report.model_id:
+        worker = Worker.objects.filter(model_id=report.model_id).first()
+        if worker is None:
+            raise NotFound(f"no worker {report.model_id!r}", field="model_id")
+    else:
+        worker = task.current_worker
+        if worker is None:
+            raise DomainError("the task has no current worker; name the worker in model_id", field="model_id")
+    # Late reports are normal: the worker may have been suspended, or the task moved on, since.
+    if task.current_worker_id != worker.pk and not Assignment.objects.filter(task=task, worker=worker).exists():
+        raise DomainError(f"worker {worker.model_id!r} never held task {task.task_id!r}", field="model_id")
+    return task, worker
+
+
+def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: datetime) -> ReportOutcome:
+    # 1. Lock the worker (then the task, inside the repair): reports on one worker run one at a time.
+    task, worker = _resolve(report)
+    worker = worker_lock(pk=worker.pk)
+    stored = AuditRecord.objects.filter(report_id=report_id).first()
+    if stored is not None:  # a duplicate that waited on the lock behind the original
+        return _replay(stored, fingerprint)
+    settings = settings_current()
+    outbox = Outbox(now)
+    facts = ReportFacts(
+        hallucinated=report.hallucinated,
+        scope_drift=report.scope_drift,
+        format_violation=report.format_violation,
+        duration_ms=report.duration_ms,
+        error_kind=report.error_kind,
+    )
+    # 2. Detect.
+    violations = detect_violations(facts, detection_config(settings))
+    base = {"report_id": report_id, "task_id": task.task_id, "model_id": worker.model_id}
+    if is_provider_fault(facts):
+        outcome, body = AuditRecord.Outcome.PROVIDER_FAULT, _provider_fault(task, worker, settings, now, outbox)
+        body = {"status": "clean", **base, **body}
+        incident = None
+    elif not violations:
+        # 4. A clean report: the attempt passed.
+        attempt_mark(task=task, worker=worker, now=now, outcome=Assignment.Outcome.PASSED)
+        outcome, body, incident = AuditRecord.Outcome.CLEAN, {"status": "clean", **base}, None
+    else:
+        outcome = AuditRecord.Outcome.VIOLATION
+        incident, body = _violation(report, task, worker, violations, settings, now, outbox, base)
+    record = AuditRecord.objects.create(
+        report_id=report_id,
+        request_hash=fingerprint,
+        task=task,
+        worker=worker,
+        hallucinated=report.hallucinated,
+        scope_drift=report.scope_drift,
+        format_violation=report.format_violation,
+        duration_ms=report.duration_ms,
+        retries=report.retries,
+        test_pass_rate=report.test_pass_rate,
+        manager_satisfaction=report.manager_satisfaction,
+        confidence=report.confidence,
+        error_kind=report.error_kind,
+        logs=report.logs,
+        outcome=outcome,
+        incident=incident,
+        response=body,
+        settings_version=settings.version,
+        received_at=now,
+    )
+    # 5. The Manager's inbox, last, so the event-order lock is held briefly.
+    outbox.flush()
+    return ReportOutcome(body=body, replayed=False, record_id=record.pk)
+
+
+def _violation(report, task, worker, violations, settings: GovernanceSettings, now, outbox: Outbox, base: dict):
+    """3. Open the incident, record penalties, run HR, apply, repair the task, move the reputation."""
+    correlation = correlate(task.task_id, violations, report.logs, settings.evidence_entries)
+    decision = hr_decide(worker=worker, violations=violations, settings=settings, now=now)
+    incident = Incident.objects.create(
+        worker=worker,
+        task=task,
+        severity=decision.severity,
+        status=Incident.Status.ACTIONED if decision.actions else Incident.Status.OPEN,
+        violations=[v.as_pair() for v in decision.violations],
+        evidence=correlation["evidence"],
+        settings_version=settings.version,
+        reported_at=now,
+    )
+    outbox.add(
+        "incident.opened",
+        model_id=worker.model_id,
+        task_id=task.task_id,
+        incident_id=str(incident.pk),
+        severity=incident.severity,
+        violations=incident.violations,
+    )
+    points = settings.penalty_points
+    penalties = [
+        Penalty.objects.create(
+            worker=worker,
+            incident=incident,
+            reason=v.type,
+            severity=v.severity,
+            points=int(points[v.type]),
+            settings_version=settings.version,
+            created_at=now,
+        )
+        for v in violations
+        if v.type in points
+    ]
+    # The repair comes first, while the worker still holds the task, so it is reassigned once and the
+    # failed worker is excluded; the actions may then hand on the worker's other tasks.
+    reason = ", ".join(v.type for v in violations)
+    reassigned = task_repair(task=task, failed_worker=worker, now=now, outbox=outbox, reason=reason)
+    task.refresh_from_db()
+    actions_apply(
+        worker=worker,
+        actions=decision.actions,
+        reasons=decision.reasons,
+        actor_kind=DisciplinaryAction.Actor.HR,
+        settings=settings,
+        now=now,
+        outbox=outbox,
+        incident=incident,
+        violation_type=reason,
+    )
+    reputation = _reputation_penalise(worker, penalties, settings, now, outbox, run_key=f"report:{base['report_id']}")
+    body = {
+        "status": "violation",
+        "report": correlation | {"violations": [v.as_pair() for v in decision.violations]},
+        "incident_id": str(incident.pk),
+        "severity": incident.severity,
+        "actions": decision.actions,
+        "reassigned_to": reassigned.model_id if reassigned else None,
+        "task_status": task.status,
+        "worker_status": worker.status,
+        "reputation": reputation,
+        "policy_version": settings.version,
+        **base,
+    }
+    return incident, body
+
+
+def _reputation_penalise(worker: Worker, penalties: list[Penalty], settings, now, outbox: Outbox, run_key: str) -> int:
+    """The Accountant's part of the flow: the attempt scores the reputation minus its penalty points, and the
+    reputation moves by the usual EMA. Recorded as a ScoreRecord so every move of the reputation is evidence."""
+    old = worker.reputation
+    attempt_score = max(0, min(100, old + sum(p.points for p in penalties)))
+    new = update_reputation(old, attempt_score, new_weight_pct=settings.reputation_new_weight_pct)
+    ScoreRecord.objects.create(
+        worker=worker,
+        score=attempt_score,
+        previous_reputation=old,
+        reputation=new,
+        action="NONE",
+        metrics={},
+        penalties=[p.reason for p in penalties],
+        settings_version=settings.version,
+        run_key=run_key,
+        created_at=now,
+    )
+    worker.reputation = new
+    worker._change_reason = "penalty points"
+    worker.save(update_fields=["reputation", "updated_at"])
+    outbox.add("score.recorded", model_id=worker.model_id, score=attempt_score, reputation=new, source="incident")
+    return new
+
+
+def _provider_fault(task: Task, worker: Worker, settings: GovernanceSettings, now, outbox: Outbox) -> dict:
+    """Not misconduct: counts toward routing health only. Enough faults in the window cool the worker down."""
+    attempt_mark(task=task, worker=worker, now=now, outcome=Assignment.Outcome.PROVIDER_FAULT)
+    window = timedelta(seconds=settings.provider_fault_window_seconds)
+    earlier = list(
+        AuditRecord.objects.filter(
+            worker=worker, outcome=AuditRecord.Outcome.PROVIDER_FAULT, received_at__gte=now - window
+        ).values_list("received_at", flat=True)
+    )
+    body = {"provider_fault": True, "provider_faults_in_window": len(earlier) + 1}
+    if provider_cooldown_due([*earlier, now], now=now, limit=settings.provider_fault_limit, window=window):
+        until = now + timedelta(seconds=settings.provider_cooldown_seconds)
+        if worker.unhealthy_until is None or worker.unhealthy_until < until:
+            worker.unhealthy_until = until
+            worker._change_reason = "provider faults"
+            worker.save(update_fields=["unhealthy_until", "updated_at"])
+            outbox.add(
+                "worker.health_changed",
+                model_id=worker.model_id,
+                unhealthy_until=until.isoformat(),
+                faults=len(earlier) + 1,
+            )
+        body["unhealthy_until"] = worker.unhealthy_until.isoformat()
+    return body

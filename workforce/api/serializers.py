@@ -1,0 +1,116 @@
+from rest_framework import serializers
+
+from workforce.models import Assignment, Event, Task, Worker
+
+
+class WorkerSerializer(serializers.ModelSerializer):
+    confidence = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Worker
+        fields = [
+            "model_id",
+            "name",
+            "provider",
+            "capabilities",
+            "tier",
+            "status",
+            "priority",
+            "budget",
+            "reputation",
+            "confidence",
+            "cooldown_until",
+            "suspended_until",
+            "unhealthy_until",
+            "hired_at",
+            "updated_at",
+        ]
+
+    def get_confidence(self, obj: Worker) -> dict:
+        return {"scored_runs": obj.scored_runs, "provisional": obj.provisional}
+
+
+class WorkerHireSerializer(serializers.Serializer):
+    model_id = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    provider = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    capabilities = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
+    tier = serializers.ChoiceField(choices=Worker.Tier.choices, required=False, default=Worker.Tier.JUNIOR)
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    model_id = serializers.CharField(source="worker.model_id")
+
+    class Meta:
+        model = Assignment
+        fields = ["model_id", "started_at", "ended_at", "reported_at", "outcome", "reason"]
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    current_worker = serializers.CharField(source="current_worker.model_id", allow_null=True, default=None)
+
+    class Meta:
+        model = Task
+        fields = [
+            "task_id",
+            "capability",
+            "priority",
+            "status",
+            "current_worker",
+            "attempts",
+            "needs_director",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class TaskDetailSerializer(TaskSerializer):
+    assignments = serializers.SerializerMethodField()
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "assignments"]
+
+    def get_assignments(self, obj: Task) -> list[dict]:
+        rows = obj.assignments.select_related("worker").order_by("started_at", "id")
+        return AssignmentSerializer(rows, many=True).data
+
+
+class TaskRegisterSerializer(serializers.Serializer):
+    task_id = serializers.CharField(max_length=300)
+    capability = serializers.CharField(max_length=100)
+    priority = serializers.IntegerField(min_value=1, max_value=10, required=False, default=5)
+    model_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
+
+
+class TaskAssignSerializer(serializers.Serializer):
+    model_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
+
+
+class RoutingQuerySerializer(serializers.Serializer):
+    capability = serializers.CharField(max_length=100)
+    priority = serializers.IntegerField(min_value=1, max_value=10, required=False, default=5)
+    exclude = serializers.CharField(required=False, default="", help_text="Comma-separated model ids to leave out.")
+
+
+class RoutingEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    model_id = serializers.CharField()
+    tier = serializers.CharField()
+    status = serializers.CharField()
+    priority = serializers.IntegerField()
+    reputation = serializers.IntegerField()
+    open_assignments = serializers.IntegerField()
+
+
+class EventSerializer(serializers.ModelSerializer):
+    cursor = serializers.IntegerField(source="id")
+
+    class Meta:
+        model = Event
+        fields = ["cursor", "kind", "model_id", "task_id", "payload", "created_at"]
+
+
+class EventPageSerializer(serializers.Serializer):
+    events = EventSerializer(many=True)
+    next_cursor = serializers.IntegerField()
+    has_more = serializers.BooleanField()

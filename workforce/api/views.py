@@ -1,0 +1,163 @@
+"""The Manager's workforce endpoints. Thin: validate, call one service or selector, present the result."""
+
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from workforce.api import serializers as s
+from workforce.api.permissions import ManagerOnly, ReadAnyRoleWriteManager
+from workforce.domain.routing import rank
+from workforce.models import Task
+from workforce.selectors import events_after, routing_candidates, worker_list
+from workforce.services.events import Outbox
+from workforce.services.tasks import task_assign, task_complete, task_register
+from workforce.services.workers import worker_hire
+
+
+def _paginate(view: APIView, request, queryset, serializer_class):
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class WorkerListView(APIView):
+    permission_classes = [ReadAnyRoleWriteManager]
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str),
+            OpenApiParameter("tier", str),
+            OpenApiParameter("capability", str),
+        ],
+        responses=s.WorkerSerializer(many=True),
+    )
+    def get(self, request):
+        qs = worker_list(
+            status=request.query_params.get("status"),
+            tier=request.query_params.get("tier"),
+            capability=request.query_params.get("capability"),
+        )
+        return _paginate(self, request, qs, s.WorkerSerializer)
+
+    @extend_schema(request=s.WorkerHireSerializer, responses={201: s.WorkerSerializer})
+    def post(self, request):
+        data = s.WorkerHireSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        worker = worker_hire(**data.validated_data)
+        return Response(s.WorkerSerializer(worker).data, status=status.HTTP_201_CREATED)
+
+
+class TaskRegisterView(APIView):
+    permission_classes = [ReadAnyRoleWriteManager]
+
+    @extend_schema(request=s.TaskRegisterSerializer, responses={201: s.TaskDetailSerializer})
+    def post(self, request):
+        data = s.TaskRegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = task_register(**data.validated_data, now=timezone.now())
+        task.refresh_from_db()
+        return Response(s.TaskDetailSerializer(task).data, status=status.HTTP_201_CREATED)
+
+
+class TaskDetailView(APIView):
+    permission_classes = [ReadAnyRoleWriteManager]
+
+    @extend_schema(responses=s.TaskDetailSerializer)
+    def get(self, request, task_id: str):
+        task = get_object_or_404(Task.objects.select_related("current_worker"), task_id=task_id)
+        return Response(s.TaskDetailSerializer(task).data)
+
+
+class TaskAssignView(APIView):
+    permission_classes = [ReadAnyRoleWriteManager]
+
+    @extend_schema(request=s.TaskAssignSerializer, responses=s.TaskDetailSerializer)
+    def post(self, request, task_id: str):
+        task = get_object_or_404(Task, task_id=task_id)
+        data = s.TaskAssignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        now = timezone.now()
+        with transaction.atomic():
+            outbox = Outbox(now)
+            task_assign(task=task, model_id=data.validated_data["model_id"], now=now, outbox=outbox)
+            outbox.flush()
+        task.refresh_from_db()
+        return Response(s.TaskDetailSerializer(task).data)
+
+
+class TaskCompleteView(APIView):
+    permission_classes = [ReadAnyRoleWriteManager]
+
+    @extend_schema(request=None, responses=s.TaskDetailSerializer)
+    def post(self, request, task_id: str):
+        task = get_object_or_404(Task, task_id=task_id)
+        task = task_complete(task=task, now=timezone.now())
+        return Response(s.TaskDetailSerializer(task).data)
+
+
+class RoutingView(APIView):
+    permission_classes = [ReadAnyRoleWriteManager]
+
+    @extend_schema(parameters=[s.RoutingQuerySerializer], responses=s.RoutingEntrySerializer(many=True))
+    def get(self, request):
+        query = s.RoutingQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        excluded = {m for m in q["exclude"].split(",") if m}
+        ranked = rank(
+            routing_candidates(capability=q["capability"]),
+            capability=q["capability"],
+            priority=q["priority"],
+            now=timezone.now(),
+            failed=excluded,
+        )
+        body = [
+            {
+                "rank": i,
+                "model_id": c.model_id,
+                "tier": c.state.tier,
+                "status": c.state.status,
+                "priority": c.state.priority,
+                "reputation": c.reputation,
+                "open_assignments": c.open_assignments,
+            }
+            for i, c in enumerate(ranked, start=1)
+        ]
+        return Response(s.RoutingEntrySerializer(body, many=True).data)
+
+
+class EventListView(APIView):
+    permission_classes = [ManagerOnly]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("after", int), OpenApiParameter("limit", int)], responses=s.EventPageSerializer
+    )
+    def get(self, request):
+        after = _int_param(request, "after", 0, minimum=0)
+        limit = _int_param(request, "limit", 100, minimum=1, maximum=1000)
+        events = events_after(cursor=after, limit=limit + 1)
+        page, more = events[:limit], len(events) > limit
+        next_cursor = page[-1].id if page else after
+        return Response(
+            {"events": s.EventSerializer(page, many=True).data, "next_cursor": next_cursor, "has_more": more}
+        )
+
+
+def _int_param(request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: ["must be an integer"]}) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValidationError({name: [f"must lie between {minimum} and {maximum or 'any'}"]})
+    return value
