@@ -3,6 +3,7 @@ from governance.models.incident import Incident, Penalty
 from governance.models.policy import Action, Policy
 from governance.models.purge import PurgePermit
 from governance.models.report import AuditRecord, AuditRun, AuditRunItem
+from governance.models.runs import Hold, PurgeLog, ScoringRun
 from governance.models.settings import GovernanceSettings
 
 __all__ = [
@@ -12,9 +13,12 @@ __all__ = [
     "AuditRunItem",
     "DisciplinaryAction",
     "GovernanceSettings",
+    "Hold",
     "Incident",
     "Penalty",
     "Policy",
+    "PurgeLog",
     "PurgePermit",
     "ScoreRecord",
+    "ScoringRun",
 ]

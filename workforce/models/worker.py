@@ -42,6 +42,9 @@ class Worker(models.Model):
     unhealthy_until = models.DateTimeField(
         null=True, blank=True, help_text="Routing health: provider faults keep the worker out until then."
     )
+    evidence_scored_until = models.DateTimeField(
+        null=True, blank=True, help_text="Reports received up to here are in the reputation; newer ones are new."
+    )
     hired_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
