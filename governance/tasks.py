@@ -11,8 +11,13 @@ TRANSIENT = (DatabaseError, InterfaceError, ConnectionError, TimeoutError)
 
 
 @shared_task(
-    bind=True, acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5,
-    soft_time_limit=540, time_limit=600,
+    bind=True,
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=540,
+    time_limit=600,
 )
 def process_audit_run(self, run_id: str) -> str:
     return audit_run_process(run_id=run_id).status
@@ -21,3 +26,37 @@ def process_audit_run(self, run_id: str) -> str:
 @shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, time_limit=120)
 def sweep_audit_runs() -> int:
     return audit_runs_sweep(now=timezone.now())
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5, time_limit=1800)
+def process_scoring_run(run_id: int) -> str:
+    from governance.services.scoring_runs import scoring_run_execute
+
+    return scoring_run_execute(run_id=run_id).status
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, time_limit=120)
+def start_scoring_run() -> int:
+    """Beat's hourly tick. The key is the hour, so a tick delivered twice is one run."""
+    from governance.services.scoring_runs import scoring_run_start
+
+    now = timezone.now()
+    run, _ = scoring_run_start(trigger="beat", now=now, key=f"beat:{now:%Y-%m-%dT%H}")
+    return run.pk
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, time_limit=300)
+def run_timers() -> dict:
+    from governance.services.timers import silent_workers_sweep, timers_expire
+
+    now = timezone.now()
+    return {"expired": timers_expire(now=now), "silent": silent_workers_sweep(now=now)}
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, time_limit=3600)
+def purge_expired() -> dict:
+    """Beat's daily retention purge."""
+    from governance.models import PurgeLog
+    from governance.services.purge import purge_expired as purge
+
+    return purge(now=timezone.now(), actor_kind=PurgeLog.Actor.BEAT).counts

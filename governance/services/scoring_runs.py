@@ -1,0 +1,221 @@
+"""Accountant scoring runs: every worker with new evidence gets a score, a reputation move and its action.
+
+Set-based: a run reads candidates, reports, penalties and recent scores in a handful of queries whatever the
+fleet size, and writes scores and workers in bulk (with history). Safe to repeat: a run has a key, scores are
+unique per (worker, run), and a worker is only scored for evidence newer than what it was last scored on,
+checked again under the row lock, so a duplicate delivery or an overlapping run scores nobody twice.
+"""
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from governance.domain import scoring
+from governance.domain.metrics import ReportSample, compute_metrics
+from governance.models import AuditRecord, DisciplinaryAction, Penalty, ScoreRecord, ScoringRun
+from governance.selectors import settings_current, thresholds, weights
+from governance.services.discipline import actions_apply
+from workforce.models import Worker
+from workforce.services.events import Outbox
+
+log = logging.getLogger(__name__)
+CHUNK = 500  # workers per transaction
+RECENT_SCORES = 10  # scores the consistency spread looks at
+
+
+def scoring_run_start(
+    *, trigger: str, now: datetime, key: str | None = None, enqueue: bool = True
+) -> tuple[ScoringRun, bool]:
+    """Create the run (or find it, for a repeated key) and, unless the caller runs it, queue it after commit."""
+    key = key or f"{trigger}:{now.isoformat(timespec='seconds')}"
+    with transaction.atomic():
+        run, created = ScoringRun.objects.get_or_create(
+            key=key, defaults={"trigger": trigger, "window_end": now, "created_at": now}
+        )
+        if created and enqueue:
+            transaction.on_commit(lambda: _enqueue(run.pk), robust=True)
+    return run, created
+
+
+def _enqueue(run_pk: int) -> None:
+    from governance.tasks import process_scoring_run
+
+    try:
+        process_scoring_run.apply_async(args=[run_pk], retry=False)
+    except Exception as exc:  # broker down: the run waits as PENDING; the next beat tick or the Director reruns it
+        log.warning("scoring run %s not queued: %s", run_pk, exc)
+
+
+def scoring_run_execute(*, run_id: int) -> ScoringRun:
+    """Score the fleet for this run. A finished run is not run again."""
+    run = ScoringRun.objects.get(pk=run_id)
+    if run.status == ScoringRun.Status.DONE:
+        return run
+    ScoringRun.objects.filter(pk=run.pk).update(status=ScoringRun.Status.RUNNING, started_at=timezone.now())
+    try:
+        scored = _score_fleet(run)
+    except Exception as exc:
+        ScoringRun.objects.filter(pk=run.pk).update(
+            status=ScoringRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000], finished_at=timezone.now()
+        )
+        raise
+    ScoringRun.objects.filter(pk=run.pk).update(
+        status=ScoringRun.Status.DONE, workers_scored=scored, finished_at=timezone.now(), error=""
+    )
+    run.refresh_from_db()
+    return run
+
+
+def _candidates(window_end: datetime) -> list[int]:
+    """Workers in service with reports newer than the evidence they were last scored on: one query."""
+    latest = Max("audit_records__received_at", filter=Q(audit_records__received_at__lte=window_end))
+    rows = (
+        Worker.objects.exclude(status__in=[Worker.Status.TERMINATED, Worker.Status.BLACKLISTED])
+        .annotate(latest=latest)
+        .filter(latest__isnull=False)
+        .filter(Q(evidence_scored_until__isnull=True) | Q(latest__gt=F("evidence_scored_until")))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return list(rows)
+
+
+def _score_fleet(run: ScoringRun) -> int:
+    settings = settings_current()
+    scored = 0
+    ids = _candidates(run.window_end)
+    for start in range(0, len(ids), CHUNK):
+        with transaction.atomic():
+            scored += _score_chunk(run, ids[start : start + CHUNK], settings)
+    return scored
+
+
+def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
+    now = timezone.now()
+    window_end = run.window_end
+    window_start = window_end - timedelta(days=settings.scoring_window_days)
+    run_key = f"run:{run.key}"
+    # 1. Lock the chunk's workers in id order, and keep those still due (an overlapping run may have won).
+    workers = [
+        w
+        for w in Worker.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        if w.evidence_scored_until is None or w.evidence_scored_until < window_end
+    ]
+    already = set(ScoreRecord.objects.filter(run_key=run_key, worker__in=workers).values_list("worker_id", flat=True))
+    workers = [w for w in workers if w.pk not in already]
+    if not workers:
+        return 0
+    pks = [w.pk for w in workers]
+    # 2. The window's evidence for all of them, in three queries.
+    reports = defaultdict(list)
+    for r in (
+        AuditRecord.objects.filter(worker_id__in=pks, received_at__gt=window_start, received_at__lte=window_end)
+        .order_by("worker_id", "-received_at")
+        .values_list(
+            "worker_id", "duration_ms", "retries", "test_pass_rate", "manager_satisfaction", "confidence", "outcome"
+        )
+    ):
+        if len(reports[r[0]]) < settings.scoring_window_cap:
+            reports[r[0]].append(
+                ReportSample(
+                    duration_ms=r[1],
+                    retries=r[2],
+                    test_pass_rate=r[3],
+                    manager_satisfaction=r[4],
+                    confidence=r[5],
+                    violated=r[6] == AuditRecord.Outcome.VIOLATION,
+                    provider_fault=r[6] == AuditRecord.Outcome.PROVIDER_FAULT,
+                )
+            )
+    penalties = defaultdict(list)
+    for worker_id, reason in Penalty.objects.filter(
+        worker_id__in=pks, created_at__gt=window_start, created_at__lte=window_end
+    ).values_list("worker_id", "reason"):
+        penalties[worker_id].append(reason)
+    recent = defaultdict(list)
+    for worker_id, score in (
+        ScoreRecord.objects.filter(worker_id__in=pks, created_at__gt=window_start, run_key__startswith="run:")
+        .order_by("worker_id", "-created_at")
+        .values_list("worker_id", "score")
+    ):
+        if len(recent[worker_id]) < RECENT_SCORES:
+            recent[worker_id].append(score)
+    # 3. Rules, in memory.
+    records, acting = [], []
+    w8s, points, limits = weights(settings), settings.penalty_points, thresholds(settings)
+    for worker in workers:
+        metrics = compute_metrics(reports[worker.pk], timeout_ms=settings.timeout_ms, recent_scores=recent[worker.pk])
+        known_penalties = [p for p in penalties[worker.pk] if p in points]
+        score = scoring.calculate_score(metrics, known_penalties, weights=w8s, penalty_points=points)
+        previous = worker.reputation
+        reputation = scoring.update_reputation(previous, score, new_weight_pct=settings.reputation_new_weight_pct)
+        action = scoring.determine_action(reputation, limits)
+        worker.reputation = reputation
+        worker.scored_runs += 1
+        worker.runs_since_tier_change += 1
+        worker.evidence_scored_until = window_end
+        worker.updated_at = now
+        applied = action
+        if action == scoring.PROMOTE and (
+            worker.tier == Worker.Tier.PRINCIPAL
+            or not scoring.promotion_allowed(
+                runs_since_tier_change=worker.runs_since_tier_change,
+                status=worker.status,
+                min_runs=settings.min_runs_for_promotion,
+            )
+        ):
+            applied = scoring.NONE
+        records.append(
+            ScoreRecord(
+                worker=worker,
+                score=score,
+                previous_reputation=previous,
+                reputation=reputation,
+                action=action,
+                applied_action=applied,
+                metrics={k: str(v) for k, v in metrics.items()},
+                penalties=known_penalties,
+                settings_version=settings.version,
+                run_key=run_key,
+                created_at=now,
+            )
+        )
+        if applied != scoring.NONE:
+            acting.append((worker, applied, reputation, score))
+    # 4. Bulk writes, with history rows.
+    bulk_create_with_history(records, ScoreRecord, default_change_reason=f"scoring run {run.key}")
+    bulk_update_with_history(
+        workers,
+        Worker,
+        ["reputation", "scored_runs", "runs_since_tier_change", "evidence_scored_until", "updated_at"],
+        default_change_reason=f"scoring run {run.key}",
+    )
+    # 5. Actions are the exception, not the rule: applied one worker at a time through the shared service.
+    outbox = Outbox(now)
+    for worker, applied, reputation, score in acting:
+        actions_apply(
+            worker=worker,
+            actions=[applied],
+            reasons={applied: f"reputation {reputation} (score {score})"},
+            actor_kind=DisciplinaryAction.Actor.ACCOUNTANT,
+            settings=settings,
+            now=now,
+            outbox=outbox,
+        )
+    for record in records:
+        outbox.add(
+            "score.recorded",
+            model_id=record.worker.model_id,
+            score=record.score,
+            reputation=record.reputation,
+            action=record.action,
+            applied_action=record.applied_action,
+            run=run.key,
+        )
+    outbox.flush()
+    return len(records)
