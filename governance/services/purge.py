@@ -33,8 +33,8 @@ from governance.models import (
 )
 from governance.selectors import settings_current
 from governance.services.permits import purge_permit
-from workforce.api.permissions import is_director
 from workforce.models import Event
+from workforce.services.access import is_director
 
 CHUNK = 500
 Progress = Callable[[str, int, int], None]

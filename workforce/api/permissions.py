@@ -3,21 +3,9 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from workforce.models import Role
+from workforce.services.access import caller_roles, is_director
 
-
-def caller_roles(user) -> set[str]:
-    role = getattr(user, "role", None)
-    if role is not None:
-        return {role}
-    if not user or not user.is_authenticated:
-        return set()
-    if user.is_superuser:
-        return {Role.DIRECTOR.value}
-    return set(user.groups.values_list("name", flat=True))
-
-
-def is_director(user) -> bool:
-    return Role.DIRECTOR.value in caller_roles(user)
+__all__ = ["caller_roles", "is_director"]
 
 
 class _RolePermission(BasePermission):

@@ -45,3 +45,18 @@ def ensure_director(username: str = DIRECTOR_USERNAME) -> DirectorAccount:
     user = User.objects.create_superuser(username=username, email="", password=password)
     user.groups.add(groups[Role.DIRECTOR.value])
     return DirectorAccount(user=user, created=True, password=password)
+
+
+def caller_roles(user) -> set[str]:
+    role = getattr(user, "role", None)
+    if role is not None:
+        return {role}
+    if not user or not user.is_authenticated:
+        return set()
+    if user.is_superuser:
+        return {Role.DIRECTOR.value}
+    return set(user.groups.values_list("name", flat=True))
+
+
+def is_director(user) -> bool:
+    return Role.DIRECTOR.value in caller_roles(user)
