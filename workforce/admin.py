@@ -1,0 +1,168 @@
+"""The Director's admin for the workforce: workers, tasks, assignments, the Manager's events and service keys.
+
+Access follows the API's roles (workforce.api.permissions): every role may look, the Director (or a
+superuser) may act. Explicit Django model permissions still work on top. Append-only evidence is read-only
+here for everyone, superusers included; the database refuses the rest (governance migration 0004).
+"""
+
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from workforce.api.permissions import caller_roles
+from workforce.models import Assignment, Event, Role, ServiceKey, Task, Worker
+
+ALL_ROLES = frozenset(role.value for role in Role)
+DIRECTOR_ONLY = frozenset({Role.DIRECTOR.value})
+
+
+def _roles(request) -> set[str]:
+    # The admin asks for permissions many times per page; look the user's groups up once per request.
+    if not hasattr(request, "_aura_roles"):
+        request._aura_roles = caller_roles(request.user)
+    return request._aura_roles
+
+
+class RoleAccessMixin:
+    """Admin permissions by role, as in the API: `view_roles` may look, the Director may act."""
+
+    view_roles: frozenset[str] = ALL_ROLES
+
+    def _may_view(self, request) -> bool:
+        return bool(_roles(request) & (self.view_roles | DIRECTOR_ONLY))
+
+    def _may_act(self, request) -> bool:
+        return Role.DIRECTOR.value in _roles(request)
+
+    def has_module_permission(self, request) -> bool:
+        return self._may_view(request) or super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._may_view(request) or super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return self._may_act(request) or super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._may_act(request) or super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._may_act(request) or super().has_delete_permission(request, obj)
+
+
+class ViewOnlyAdminMixin:
+    """Rows that services write: the admin shows them but adds and edits nothing."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AppendOnlyAdminMixin(ViewOnlyAdminMixin):
+    """Evidence: nobody adds, edits or deletes it here, superusers included. A correction is a new row."""
+
+    # Evidence tables grow without bound; skip the unfiltered COUNT(*) the changelist would add.
+    show_full_result_count = False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+class HistoryAdmin(RoleAccessMixin, SimpleHistoryAdmin):
+    """A tracked model: the admin's history view lists every saved version."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history saves ("reverts to") the old version on any POST the view permission lets through;
+        # only someone who may change the object may revert it.
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+@admin.register(Worker)
+class WorkerAdmin(HistoryAdmin):
+    list_display = ["model_id", "name", "provider", "tier", "status", "reputation", "scored_runs", "hired_at"]
+    list_filter = ["status", "tier", "provider"]
+    search_fields = ["model_id", "name", "provider"]
+    # Tier, status and reputation move only through HR and Accountant services, which record why.
+    readonly_fields = [
+        "tier",
+        "status",
+        "budget",
+        "reputation",
+        "scored_runs",
+        "runs_since_tier_change",
+        "cooldown_until",
+        "suspended_until",
+        "unhealthy_until",
+        "evidence_scored_until",
+        "hired_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # the Manager hires through the API, whose service sets the budget and writes the event
+
+
+@admin.register(Task)
+class TaskAdmin(HistoryAdmin):
+    list_display = ["task_id", "capability", "priority", "status", "current_worker", "attempts", "needs_director"]
+    list_filter = ["status", "needs_director", "capability"]
+    search_fields = ["task_id", "capability", "current_worker__model_id"]
+    list_select_related = ["current_worker"]
+    date_hierarchy = "created_at"
+    # Routing owns the assignment state.
+    readonly_fields = ["task_id", "status", "current_worker", "attempts", "created_at", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # the Manager registers tasks through the API
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+    list_display = ["task", "worker", "outcome", "started_at", "ended_at", "reported_at"]
+    list_filter = ["outcome"]
+    search_fields = ["task__task_id", "worker__model_id"]
+    list_select_related = ["task", "worker"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(Event)
+class EventAdmin(AppendOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+    list_display = ["id", "kind", "model_id", "task_id", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["model_id", "task_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(ServiceKey)
+class ServiceKeyAdmin(RoleAccessMixin, APIKeyModelAdmin):
+    """The Director issues and revokes service keys; the raw key is shown once, in a message, on create."""
+
+    view_roles = DIRECTOR_ONLY
+    list_display = ["prefix", "name", "role", "created", "expiry_date", "_has_expired", "revoked"]
+    list_filter = ["role", "revoked", "created"]
+    list_select_related = ["role"]
+    fields = ["name", "role", "expiry_date", "revoked", "prefix"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        # A key keeps the role it was issued with; a new role is a new key, so the admin log tells the story.
+        return readonly + ("role",) if obj is not None else readonly
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "role":
+            kwargs["queryset"] = Group.objects.filter(name__in=ALL_ROLES)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead, so the key's name and prefix stay on record
