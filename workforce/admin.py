@@ -1,6 +1,6 @@
 """The Director's admin for the workforce: workers, tasks, assignments, the Manager's events and service keys.
 
-Access follows the API's roles (workforce.api.permissions): every role may look, the Director (or a
+Access follows the API's roles (workforce.services.access): every role may look, the Director (or a
 superuser) may act. Explicit Django model permissions still work on top. Append-only evidence is read-only
 here for everyone, superusers included; the database refuses the rest (governance migration 0004).
 """
@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from workforce.api.permissions import caller_roles
 from workforce.models import Assignment, Event, Role, ServiceKey, Task, Worker
+from workforce.services.access import caller_roles
 
 ALL_ROLES = frozenset(role.value for role in Role)
 DIRECTOR_ONLY = frozenset({Role.DIRECTOR.value})
