@@ -1,0 +1,15 @@
+"""SQLite drops a table's triggers when a migration rebuilds the table (0005 rebuilt the report and incident
+tables), so the append-only triggers are laid again here. Idempotent on both backends. Any later migration
+that alters a protected table must end with the same step."""
+
+from importlib import import_module
+
+from django.db import migrations
+
+triggers = import_module("governance.migrations.0004_append_only_triggers")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("governance", "0007_scoring_runs_holds_purge_log")]
+
+    operations = [migrations.RunPython(triggers.create_triggers, triggers.drop_triggers)]
