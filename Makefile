@@ -20,7 +20,7 @@ SCHEMA_FILE ?= openapi.yaml
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: help venv dev-venv run migrate bootstrap lint schema test deploy-check clean
+.PHONY: help venv dev-venv run migrate bootstrap lint schema test bench deploy-check clean
 
 help:
 	@echo "make run           migrate, bootstrap, then web + Celery worker + beat under honcho (Ctrl-C stops all)"
@@ -29,6 +29,7 @@ help:
 	@echo "make bootstrap     create the role groups and, once, the Director account"
 	@echo "make lint          ruff check ."
 	@echo "make schema        validate the OpenAPI schema and write it to $(SCHEMA_FILE)"
+	@echo "make bench         benchmarks in bench/ on a throwaway database (BENCH_ARGS='--reports 1000')"
 	@echo "make deploy-check  manage.py check --deploy with production settings"
 
 $(PY):
@@ -69,6 +70,9 @@ schema: $(RUNTIME_STAMP)
 
 test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(RUNTIME_STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 deploy-check: $(RUNTIME_STAMP)
 	AURA_ENV=production ALLOWED_HOSTS=$${ALLOWED_HOSTS:-example.com} \
