@@ -71,11 +71,25 @@ def worker_violation_record(*, worker: Worker, since: datetime) -> list[PriorVio
     incidents = Incident.objects.filter(worker=worker, reported_at__gte=since).exclude(
         status=Incident.Status.OVERTURNED
     )
-    return [
+    from_reports = [
         PriorViolation(type=vtype, at=incident.reported_at)
         for incident in incidents.only("violations", "reported_at")
         for vtype, _severity in incident.violations
     ]
+    # /api/enforce/ opens no incident (it names no task); its violations are on the HR actions it applied,
+    # one call's actions sharing their time and types. Left out, enforcing twice would never be a repeat.
+    enforced = (
+        DisciplinaryAction.objects.filter(
+            worker=worker, incident__isnull=True, actor_kind=DisciplinaryAction.Actor.HR, created_at__gte=since
+        )
+        .exclude(violation_type="")
+        .exclude(id__in=_overturned_action_ids(worker))
+        .order_by()
+        .values_list("violation_type", "created_at")
+        .distinct()
+    )
+    from_enforcement = [PriorViolation(type=vtype, at=at) for types, at in enforced for vtype in types.split(",")]
+    return from_reports + from_enforcement
 
 
 def worker_action_record(*, worker: Worker, since: datetime) -> list[PriorAction]:

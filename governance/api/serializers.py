@@ -4,6 +4,19 @@ from governance.models import AuditRun, DisciplinaryAction, Incident, Penalty, S
 from workforce.api.serializers import WorkerSerializer
 
 MAX_BATCH = 1000
+REPORT_ID_MAX = 200  # AuditRecord.report_id
+
+
+class RateField(serializers.FloatField):
+    """A number from 0 to 1. DRF's FloatField passes JSON `true` to float() and reads it as 1.0."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=0, max_value=1, required=False, allow_null=True, default=None, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class AuditReportSerializer(serializers.Serializer):
@@ -17,13 +30,11 @@ class AuditReportSerializer(serializers.Serializer):
     model_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
     format_violation = serializers.BooleanField(required=False, default=False)
     retries = serializers.IntegerField(min_value=0, max_value=1000, required=False, allow_null=True, default=None)
-    test_pass_rate = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True, default=None)
-    manager_satisfaction = serializers.FloatField(
-        min_value=0, max_value=1, required=False, allow_null=True, default=None
-    )
-    confidence = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True, default=None)
+    test_pass_rate = RateField()
+    manager_satisfaction = RateField()
+    confidence = RateField()
     error_kind = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
-    report_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
+    report_id = serializers.CharField(max_length=REPORT_ID_MAX, required=False, allow_null=True, default=None)
 
 
 class AuditResultSerializer(serializers.Serializer):

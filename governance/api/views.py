@@ -1,5 +1,6 @@
 """The Auditor's, HR's and the Accountant's endpoints, and the records. Thin: validate, call one service."""
 
+from datetime import UTC
 from heapq import merge
 
 from django.shortcuts import get_object_or_404
@@ -13,7 +14,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from governance.api import serializers as s
-from governance.models import AuditRun, DisciplinaryAction, Incident
+from governance.models import AuditRun, DisciplinaryAction, Incident, ScoreRecord
 from governance.selectors import incidents_list, settings_current, worker_standing
 from governance.services.audit_runs import audit_run_submit
 from governance.services.discipline import enforcement_run
@@ -23,10 +24,20 @@ from workforce.api.permissions import ReadAnyRoleWriteManager, RecordsReader
 from workforce.models import Worker
 
 IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
+SCORE_KEY_PREFIX = "api:"
+SCORE_RUN_KEY_MAX = ScoreRecord._meta.get_field("run_key").max_length
+
+
+def _idempotency_key(request, *, max_length: int) -> str | None:
+    """The Idempotency-Key header, refused with a 400 when longer than the column that will store it."""
+    key = request.META.get(IDEMPOTENCY_HEADER) or None
+    if key is not None and len(key) > max_length:
+        raise ValidationError({"Idempotency-Key": [f"Ensure this header has no more than {max_length} characters."]})
+    return key
 
 
 def _report_id(request, body_id: str | None) -> str | None:
-    header = request.META.get(IDEMPOTENCY_HEADER) or None
+    header = _idempotency_key(request, max_length=s.REPORT_ID_MAX)
     if header and body_id and header != body_id:
         raise ValidationError({"report_id": ["differs from the Idempotency-Key header"]})
     return body_id or header
@@ -109,14 +120,14 @@ class ScoreView(APIView):
                 settings=settings_current(),
             )
         else:
-            key = request.META.get(IDEMPOTENCY_HEADER)
+            key = _idempotency_key(request, max_length=SCORE_RUN_KEY_MAX - len(SCORE_KEY_PREFIX))
             result = score_record(
                 model_id=v["model_id"],
                 metrics=v["metrics"],
                 penalties=v["penalties"],
                 previous_score=v["previous_score"],
                 now=timezone.now(),
-                run_key=f"api:{key}" if key else None,
+                run_key=f"{SCORE_KEY_PREFIX}{key}" if key else None,
             )
         return Response(result)
 
@@ -129,7 +140,7 @@ def _parse_when(request, name: str):
     if value is None:
         raise ValidationError({name: ["must be an ISO 8601 date-time"]})
     if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.utc)
+        value = timezone.make_aware(value, UTC)  # django.utils.timezone.utc is gone in Django 5
     return value
 
 

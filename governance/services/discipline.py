@@ -24,6 +24,9 @@ from workforce.services.events import Outbox
 from workforce.services.tasks import worker_release_tasks
 from workforce.services.workers import worker_lock, worker_state_save
 
+# DisciplinaryAction.violation_type is a varchar: PostgreSQL refuses a longer value (SQLite would keep it).
+VIOLATION_TYPE_MAX = DisciplinaryAction._meta.get_field("violation_type").max_length
+
 
 def actions_apply(
     *,
@@ -58,7 +61,7 @@ def actions_apply(
                     actor_kind=actor_kind,
                     actor=actor,
                     policy_version=settings.version,
-                    violation_type=violation_type,
+                    violation_type=violation_type[:VIOLATION_TYPE_MAX],
                     effective_until=until,
                     created_at=now,
                 )
@@ -139,7 +142,7 @@ def enforcement_run(
             settings=settings,
             now=now,
             outbox=outbox,
-            violation_type=",".join(t for t, _ in violations),
+            violation_type=",".join(dict.fromkeys(t for t, _ in violations)),
         )
         outbox.flush()
     return {

@@ -204,9 +204,9 @@ def _violation(report, task, worker, violations, settings: GovernanceSettings, n
         now=now,
         outbox=outbox,
         incident=incident,
-        violation_type=reason,
+        violation_type=",".join(v.type for v in violations),
     )
-    reputation = _reputation_penalise(worker, penalties, settings, now, outbox, run_key=f"report:{base['report_id']}")
+    reputation = _reputation_penalise(worker, penalties, settings, now, outbox, run_key=_penalty_run_key(base))
     body = {
         "status": "violation",
         "report": correlation | {"violations": [v.as_pair() for v in decision.violations]},
@@ -221,6 +221,12 @@ def _violation(report, task, worker, violations, settings: GovernanceSettings, n
         **base,
     }
     return incident, body
+
+
+def _penalty_run_key(base: dict) -> str:
+    """ScoreRecord.run_key holds 200 characters and a report id may use all 200: a long one is hashed."""
+    key = f"report:{base['report_id']}"
+    return key if len(key) <= 200 else f"report:sha256:{hashlib.sha256(base['report_id'].encode()).hexdigest()}"
 
 
 def _reputation_penalise(worker: Worker, penalties: list[Penalty], settings, now, outbox: Outbox, run_key: str) -> int:

@@ -10,6 +10,7 @@ from governance.domain import scoring
 from governance.models import DisciplinaryAction, GovernanceSettings, ScoreRecord
 from governance.selectors import settings_current, thresholds, weights
 from governance.services.discipline import actions_apply
+from workforce.domain.lifecycle import GONE
 from workforce.models import Worker
 from workforce.services.events import Outbox
 from workforce.services.workers import worker_lock
@@ -38,15 +39,18 @@ def score_record(
     run_key: str | None = None,
     settings: GovernanceSettings | None = None,
 ) -> dict:
-    """Score a worker and apply the action (PROMOTE only past the guards). Keyed by run_key: a repeat
-    returns the stored result and changes nothing."""
+    """Score a worker and apply the action (PROMOTE only past the guards). Keyed by run_key, which names one
+    request: a repeat returns the stored result and changes nothing; the key reused for another body or another
+    worker is a 422."""
     worker = Worker.objects.filter(model_id=model_id).first()
     if worker is None:
         raise NotFound(f"no worker {model_id!r}", field="model_id")
     run_key = run_key or f"api:{uuid.uuid4()}"
+    if ScoreRecord.objects.filter(run_key=run_key).exclude(worker=worker).exists():
+        raise IdempotencyConflict("this key was already used to score another worker", field="Idempotency-Key")
     stored = ScoreRecord.objects.filter(worker=worker, run_key=run_key).first()
     if stored is not None:
-        return _replay(stored, metrics, penalties)
+        return _replay(stored, metrics, penalties, previous_score)
     try:
         with transaction.atomic():
             return _record(worker, metrics, penalties, previous_score, now, run_key, settings or settings_current())
@@ -54,11 +58,15 @@ def score_record(
         stored = ScoreRecord.objects.filter(worker=worker, run_key=run_key).first()
         if stored is None:
             raise
-        return _replay(stored, metrics, penalties)
+        return _replay(stored, metrics, penalties, previous_score)
 
 
-def _replay(stored: ScoreRecord, metrics: dict, penalties: list[str]) -> dict:
-    if stored.metrics != {k: str(v) for k, v in metrics.items()} or stored.penalties != list(penalties):
+def _replay(stored: ScoreRecord, metrics: dict, penalties: list[str], previous_score: int | None) -> dict:
+    if (
+        stored.metrics != {k: str(v) for k, v in metrics.items()}
+        or stored.penalties != list(penalties)
+        or (previous_score is not None and previous_score != stored.previous_reputation)
+    ):
         raise IdempotencyConflict("this key was already used for a different score", field="Idempotency-Key")
     return _result(stored) | {"replayed": True}
 
@@ -83,7 +91,9 @@ def _record(worker, metrics, penalties, previous_score, now, run_key, settings) 
     worker.scored_runs += 1
     worker.runs_since_tier_change += 1
     applied = calc["action"]
-    if applied == scoring.PROMOTE and worker.tier == Worker.Tier.PRINCIPAL:
+    if worker.status in GONE:
+        applied = scoring.NONE  # a terminated worker is not sanctioned, nor terminated, again
+    elif applied == scoring.PROMOTE and worker.tier == Worker.Tier.PRINCIPAL:
         applied = scoring.NONE  # already at the top
     elif applied == scoring.PROMOTE and not scoring.promotion_allowed(
         runs_since_tier_change=worker.runs_since_tier_change,

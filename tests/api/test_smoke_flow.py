@@ -13,14 +13,16 @@ def hire(client, model_id, **extra):
 def test_a_hallucination_opens_an_incident_strikes_and_reassigns(manager_key):
     hire(manager_key, "openai/gpt-4o", tier="SENIOR")
     hire(manager_key, "meta-llama/Llama-3.1-8B")
-    task = manager_key.post("/api/tasks/", {"task_id": "run-7/step/3", "capability": "code", "priority": 5},
-                            format="json")
+    task = manager_key.post(
+        "/api/tasks/", {"task_id": "run-7/step/3", "capability": "code", "priority": 5}, format="json"
+    )
     assert task.status_code == 201, task.content
     assigned = manager_key.post("/api/tasks/run-7/step/3/assign/", {}, format="json")
     assert assigned.json()["current_worker"] == "openai/gpt-4o"
     logs = [f"line {i}" for i in range(8)]
     response = manager_key.post(
-        "/api/audit/", {"task_id": "run-7/step/3", "logs": logs, "hallucinated": True, "duration_ms": 10},
+        "/api/audit/",
+        {"task_id": "run-7/step/3", "logs": logs, "hallucinated": True, "duration_ms": 10},
         format="json",
     )
     assert response.status_code == 200, response.content

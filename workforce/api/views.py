@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from workforce.api import serializers as s
 from workforce.api.permissions import ManagerOnly, ReadAnyRoleWriteManager
 from workforce.domain.routing import rank
-from workforce.models import Task
+from workforce.models import Task, Worker
 from workforce.selectors import events_after, routing_candidates, worker_list
 from workforce.services.events import Outbox
 from workforce.services.tasks import task_assign, task_complete, task_register
@@ -39,11 +39,12 @@ class WorkerListView(APIView):
         responses=s.WorkerSerializer(many=True),
     )
     def get(self, request):
-        qs = worker_list(
-            status=request.query_params.get("status"),
-            tier=request.query_params.get("tier"),
-            capability=request.query_params.get("capability"),
-        )
+        filters = {name: request.query_params.get(name) or None for name in ("status", "tier", "capability")}
+        # An unknown status or tier (say "active") would silently list nobody; say so instead.
+        for name, choices in (("status", Worker.Status.values), ("tier", Worker.Tier.values)):
+            if filters[name] is not None and filters[name] not in choices:
+                raise ValidationError({name: [f"must be one of {', '.join(choices)}"]})
+        qs = worker_list(**filters)
         return _paginate(self, request, qs, s.WorkerSerializer)
 
     @extend_schema(request=s.WorkerHireSerializer, responses={201: s.WorkerSerializer})

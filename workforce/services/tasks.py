@@ -116,8 +116,8 @@ def task_repair(*, task: Task, failed_worker: Worker, now: datetime, outbox: Out
     """The failed attempt is over; hand the task to the best eligible worker that has not failed it."""
     attempt_close(task=task, worker=failed_worker, now=now, outcome=Assignment.Outcome.FAILED, reason=reason)
     task.refresh_from_db()
-    if task.status == Task.Status.COMPLETED or (task.current_worker_id not in (None, failed_worker.pk)):
-        return None  # a late report: the task has already moved on
+    if task.status == Task.Status.COMPLETED or task.current_worker_id != failed_worker.pk:
+        return None  # a late report: the task has already moved on, or waits for the Director
     return task_assign(task=task, now=now, outbox=outbox, reason=f"repair after {failed_worker.model_id}: {reason}")
 
 

@@ -24,7 +24,7 @@ def worker_hire(
     return Worker.objects.create(
         model_id=model_id,
         name=name or model_id,
-        provider=provider or model_id.split("/", 1)[0],
+        provider=(provider or model_id.split("/", 1)[0])[:100],  # a model id may be longer than a provider
         capabilities=sorted(set(capabilities or [])),
         tier=tier,
         budget=budgets[tier],
