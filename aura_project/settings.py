@@ -238,6 +238,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The Manager's API: workers, tasks, routing, audit reports, HR enforcement and scoring.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Every endpoint needs a key or a login, the schema and Swagger UI included.
+    "SERVE_PERMISSIONS": ["workforce.api.permissions.RecordsReader"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "WorkerStatusEnum": "workforce.models.Worker.Status",
