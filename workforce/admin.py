@@ -51,6 +51,11 @@ class RoleAccessMixin:
     def has_delete_permission(self, request, obj=None) -> bool:
         return self._may_act(request) or super().has_delete_permission(request, obj)
 
+    def has_director_permission(self, request) -> bool:
+        """Director-only admin actions (`@admin.action(permissions=["director"])`): the role alone decides;
+        no model permission granted to another user reaches them."""
+        return self._may_act(request)
+
 
 class ViewOnlyAdminMixin:
     """Rows that services write: the admin shows them but adds and edits nothing."""
@@ -111,6 +116,9 @@ class WorkerAdmin(HistoryAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # the Manager hires through the API, whose service sets the budget and writes the event
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a worker leaves by TERMINATE or BLACKLIST, which its record explains
 
 
 @admin.register(Task)

@@ -1,0 +1,111 @@
+"""The Director in the control room, in a real browser: log in, purge an incident early, look at the charts."""
+
+import os
+import shutil
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from governance.models import Incident, PurgeLog, ScoreRecord
+from governance.services.reports import ReportInput, report_submit
+from workforce.models import Worker
+from workforce.services.tasks import task_register
+from workforce.services.workers import worker_hire
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "director-pass-Δ9"  # the `director` persona's, from tests/conftest.py
+
+
+@pytest.fixture
+def fleet(db) -> dict:
+    """A worker with an incident and a history of scores, and a fleet of others at varied reputations."""
+    now = timezone.now()
+    worker = worker_hire(model_id="openai/gpt-4o", capabilities=["code"])
+    task_register(task_id="task-1", capability="code", priority=1, model_id=worker.model_id, now=now)
+    report_submit(
+        report=ReportInput(task_id="task-1", hallucinated=True, logs=["made it up"]), report_id="r-1", now=now
+    )
+    ScoreRecord.objects.bulk_create(
+        ScoreRecord(
+            worker=worker,
+            score=score,
+            previous_reputation=60,
+            reputation=reputation,
+            action="NONE",
+            metrics={},
+            settings_version=1,
+            run_key=f"run:{i}",
+            created_at=now - timedelta(hours=30 - i),
+        )
+        for i, (score, reputation) in enumerate((50 + (i * 7) % 40, min(100, 45 + i + (i * 5) % 11)) for i in range(30))
+    )
+    statuses = ["TERMINATED", "SUSPENDED", "COOLDOWN", "PROBATION"] + ["ACTIVE"] * 11
+    for i, reputation in enumerate([12, 25, 33, 41, 48, 52, 58, 61, 64, 67, 72, 77, 83, 88, 95]):
+        Worker.objects.create(model_id=f"fleet/worker-{i}", reputation=reputation, status=statuses[i])
+    return {"worker": worker, "incident": Incident.objects.get(worker=worker)}
+
+
+def log_in(driver, base_url: str, username: str, password: str) -> None:
+    driver.get(f"{base_url}/admin/login/")
+    driver.find_element("name", "username").send_keys(username)
+    driver.find_element("name", "password").send_keys(password)
+    driver.find_element("css selector", "input[type=submit]").click()
+    # Wait for the logged-in page, or the next get() may abort the login's POST mid-flight.
+    driver.find_element("id", "user-tools")
+
+
+def screenshot(driver, tmp_path, name: str) -> str:
+    """Save the page, in the test's tmp dir and in AURA_SCREENSHOT_DIR when set (to look at it by eye)."""
+    path = tmp_path / f"{name}.png"
+    driver.save_screenshot(str(path))
+    if os.environ.get("AURA_SCREENSHOT_DIR"):
+        shutil.copy(path, os.path.join(os.environ["AURA_SCREENSHOT_DIR"], path.name))
+    return str(path)
+
+
+def test_the_director_purges_an_incident_early_from_the_changelist(
+    chromium, live_server, evidence_cleared, director, fleet, tmp_path
+):
+    incident = fleet["incident"]
+    log_in(chromium, live_server.url, "director", PASSWORD)
+
+    chromium.get(f"{live_server.url}/admin/governance/incident/")
+    chromium.find_element("css selector", f"input[name=_selected_action][value='{incident.pk}']").click()
+    chromium.find_element("css selector", "select[name=action] option[value=purge_early]").click()
+    chromium.find_element("css selector", "button[name=index]").click()
+    chromium.find_element("name", "reason").send_keys("Test data from the onboarding drill")
+    chromium.find_element("name", "confirm").click()
+    screenshot(chromium, tmp_path, "purge-confirmation")
+    chromium.find_element("name", "_apply").click()
+
+    success = chromium.find_element("css selector", ".messagelist .success").text
+    assert success.startswith("Purged 1 chosen record.")
+    assert not Incident.objects.filter(pk=incident.pk).exists()
+    log = PurgeLog.objects.get()
+    assert (log.actor, log.reason) == (director, "Test data from the onboarding drill")
+    screenshot(chromium, tmp_path, "purge-done")
+
+
+def test_the_worker_pages_show_the_reputation_trend_and_the_fleet(
+    chromium, live_server, evidence_cleared, director, fleet, tmp_path
+):
+    worker = fleet["worker"]
+    log_in(chromium, live_server.url, "director", PASSWORD)
+
+    chromium.get(f"{live_server.url}/admin/workforce/worker/")
+    bars = len(chromium.find_elements("css selector", "#fleet-reputation svg rect.bar"))
+    status_bars = len(chromium.find_elements("css selector", "#fleet-status svg rect.bar"))
+    histogram = chromium.find_element("css selector", "#fleet-reputation svg").size
+    screenshot(chromium, tmp_path, "worker-changelist")
+    chromium.get(f"{live_server.url}/admin/workforce/worker/{worker.pk}/change/")
+    points = len(chromium.find_elements("css selector", "#reputation-trend svg circle.point"))
+    trend = chromium.find_element("css selector", "#reputation-trend svg").size
+    screenshot(chromium, tmp_path, "worker-change")
+
+    assert bars == 10 and status_bars == len(Worker.Status.choices)
+    assert points == 31  # 30 scoring records and the incident's penalty score
+    # Laid out at a readable size, not collapsed by the admin's CSS.
+    assert histogram["width"] > 300 and histogram["height"] > 100
+    assert trend["width"] > 300 and trend["height"] > 100
