@@ -7,6 +7,7 @@ of them, or the purged data would live on in its history. What stays:
 - everything under an open Hold (an appeal or a Director's hold), on the worker or the incident;
 - anything a kept record still points at: an incident whose report, action or penalty is kept, and an
   action whose OVERTURN is kept. Such records go on a later run, when what points at them has gone.
+A lifted hold goes with the incident it covered: it names nothing once the incident has gone.
 Evidence tables refuse DELETE unless the transaction holds a purge permit (see services/permits.py).
 Deletes run in chunks of CHUNK rows, children before parents, one short transaction per chunk, so reports
 keep flowing while a large purge runs. The cutoff is computed once, and every purge writes a PurgeLog.
@@ -54,28 +55,39 @@ def _open_holds() -> tuple[set[int], set]:
     )
 
 
+def _kept_children_of_incidents(model: type[Model], expired: QuerySet) -> QuerySet:
+    """The incident ids that a row of `model` staying after this purge still points at."""
+    return model.objects.filter(incident__isnull=False).exclude(pk__in=expired.values("pk")).values("incident_id")
+
+
 def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
     """Children first: what points at an incident or an action goes before it."""
     workers, incidents = _open_holds()
     held = Q(worker_id__in=workers) | Q(incident_id__in=incidents)
+    penalties = Penalty.objects.filter(created_at__lt=cutoff).exclude(held)
+    actions = (
+        DisciplinaryAction.objects.filter(created_at__lt=cutoff)
+        .exclude(held)
+        # An action whose overturn is kept stays with it; the overturn (a later row) goes first.
+        .exclude(overturned_by__created_at__gte=cutoff)
+        .exclude(overturned_by__worker_id__in=workers)
+    )
+    reports = AuditRecord.objects.filter(received_at__lt=cutoff).exclude(held)
     return [
-        (Penalty, Penalty.objects.filter(created_at__lt=cutoff).exclude(held)),
-        (
-            DisciplinaryAction,
-            DisciplinaryAction.objects.filter(created_at__lt=cutoff)
-            .exclude(held)
-            # An action whose overturn is kept stays with it; the overturn (a later row) goes first.
-            .exclude(overturned_by__created_at__gte=cutoff)
-            .exclude(overturned_by__worker_id__in=workers),
-        ),
+        (Penalty, penalties),
+        (DisciplinaryAction, actions),
         (ScoreRecord, ScoreRecord.objects.filter(created_at__lt=cutoff).exclude(worker_id__in=workers)),
-        (AuditRecord, AuditRecord.objects.filter(received_at__lt=cutoff).exclude(held)),
+        (AuditRecord, reports),
         (
             Incident,
+            # An incident goes when none of its children stays. Asked of the children this purge keeps (rather
+            # than of those left in the table), so a dry run, which deletes none, counts the incidents too.
             Incident.objects.filter(reported_at__lt=cutoff)
             .exclude(worker_id__in=workers)
             .exclude(pk__in=incidents)
-            .filter(penalties__isnull=True, actions__isnull=True, report__isnull=True),
+            .exclude(pk__in=_kept_children_of_incidents(Penalty, penalties))
+            .exclude(pk__in=_kept_children_of_incidents(DisciplinaryAction, actions))
+            .exclude(pk__in=_kept_children_of_incidents(AuditRecord, reports)),
         ),
         (Event, Event.objects.filter(created_at__lt=cutoff)),
     ]
@@ -89,8 +101,15 @@ def _history_model(model: type[Model]) -> type[Model] | None:
 def _delete_rows(model: type[Model], ids: list) -> dict[str, int]:
     """Delete rows and their history rows. Raw deletes: the ORM's collector would refuse PROTECTed links
     that this same purge is removing. The caller holds the transaction and the purge permit."""
+    counts = {}
+    if model is Incident:
+        # Hold.incident is PROTECT: a lifted hold left behind would make the commit fail. An open hold is not
+        # touched, so an incident held since it was chosen makes the chunk fail rather than vanish.
+        lifted = Hold.objects.filter(incident_id__in=ids, lifted_at__isnull=False)
+        if n := lifted._raw_delete(lifted.db):
+            counts[Hold._meta.db_table] = n
     rows = model.objects.filter(pk__in=ids)
-    counts = {model._meta.db_table: rows._raw_delete(rows.db)}
+    counts[model._meta.db_table] = rows._raw_delete(rows.db)
     history_model = _history_model(model)
     if history_model is not None:
         history = history_model.objects.filter(**{f"{model._meta.pk.attname}__in": ids})
@@ -151,7 +170,8 @@ PURGEABLE = {m._meta.label_lower: m for m in (AuditRecord, Incident, Disciplinar
 def records_purge_early(*, model_label: str, ids: list, reason: str, actor: User, now: datetime) -> PurgeLog:
     """The Director's manual cleanup: chosen records go before their time, with their history. An incident
     takes its report, actions and penalties with it; an action takes its overturn. Held records are refused."""
-    if not is_director(actor):
+    # A human Director, signed in to an active account: no API key (even a Director's) and no other role.
+    if not (isinstance(actor, User) and actor.is_active and is_director(actor)):
         raise DomainError("only the Director may purge records", field="actor", code="forbidden")
     if not reason or not reason.strip():
         raise DomainError("a reason is required", field="reason")

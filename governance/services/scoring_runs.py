@@ -58,7 +58,10 @@ def scoring_run_execute(*, run_id: int) -> ScoringRun:
         return run
     ScoringRun.objects.filter(pk=run.pk).update(status=ScoringRun.Status.RUNNING, started_at=timezone.now())
     try:
-        scored = _score_fleet(run)
+        _score_fleet(run)
+        # Count the run's scores, not this execution's: a run redelivered after a crash (acks_late) finds the
+        # workers it already scored and skips them, and must still report them.
+        scored = ScoreRecord.objects.filter(run_key=f"run:{run.key}").count()
     except Exception as exc:
         ScoringRun.objects.filter(pk=run.pk).update(
             status=ScoringRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000], finished_at=timezone.now()
