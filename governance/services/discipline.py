@@ -1,6 +1,6 @@
 """Writes on a Worker's disciplinary record: HR's actions, the Accountant's, and the Director's."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -20,9 +20,15 @@ from governance.selectors import (
 from workforce.domain.lifecycle import OUT_OF_SERVICE, apply_action
 from workforce.models import Worker
 from workforce.selectors import worker_state
+from workforce.services.access import is_director
 from workforce.services.events import Outbox
 from workforce.services.tasks import worker_release_tasks
 from workforce.services.workers import worker_lock, worker_state_save
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Actions that are only their effect on the worker; one that changes nothing is not recorded. Strikes and
+# warnings are records in themselves and are always kept.
+STATE_ONLY_ACTIONS = frozenset({"SUSPEND", "TERMINATE", "BLACKLIST", "PROMOTE", "DEMOTE", "REINSTATE"})
 
 # DisciplinaryAction.violation_type is a varchar: PostgreSQL refuses a longer value (SQLite would keep it).
 VIOLATION_TYPE_MAX = DisciplinaryAction._meta.get_field("violation_type").max_length
@@ -48,6 +54,8 @@ def actions_apply(
     records = []
     for action in actions:
         effect = apply_action(state, action, now=now, config=config)
+        if action in STATE_ONLY_ACTIONS and effect.state == state:
+            continue  # e.g. SUSPEND on a worker already terminated: nothing happened, so nothing is recorded
         state = effect.state
         steps = [(action, reasons.get(action, action.lower()), effect.until)]
         steps += [(implied, f"{implied.lower()} implied by {action.lower()}", None) for implied in effect.implied]
@@ -96,7 +104,8 @@ def hr_decide(
 ):
     """Run the HR ladder against the worker's stored record, or against a caller's `history` (the seed's
     contract: a list of prior violation types, taken as recent)."""
-    retention_start = now - timedelta(days=settings.retention_days)
+    # The record is what retention keeps; retention 0 means "keep forever", so the whole record counts.
+    retention_start = now - timedelta(days=settings.retention_days) if settings.retention_days else EPOCH
     if history is None:
         violation_record = worker_violation_record(worker=worker, since=retention_start)
     else:
@@ -158,6 +167,8 @@ def director_intervene(
     *, worker: Worker, action: str, reason: str, actor: User, now: datetime
 ) -> list[DisciplinaryAction]:
     """The Director acts directly on a worker (rehire, blacklist, suspend, ...). The reason is required."""
+    if not (isinstance(actor, User) and actor.is_active and is_director(actor)):
+        raise DomainError("only the Director may intervene", field="actor", code="forbidden")
     if not reason.strip():
         raise DomainError("the Director must give a reason", field="reason")
     if action not in Action.values or action == Action.OVERTURN:
