@@ -6,11 +6,12 @@ another worker -> the Accountant moves the reputation -> the Manager's inbox is 
 
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from aura_project.errors import DomainError, IdempotencyConflict, NotFound
 from governance.domain.detection import ReportFacts, correlate, detect_violations, is_provider_fault
@@ -23,6 +24,11 @@ from workforce.models import Assignment, Task, Worker
 from workforce.services.events import Outbox
 from workforce.services.tasks import attempt_mark, task_repair
 from workforce.services.workers import worker_lock
+
+log = logging.getLogger(__name__)
+
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
+DEADLOCK_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -63,15 +69,26 @@ def report_submit(*, report: ReportInput, report_id: str | None, now: datetime) 
             return _replay(stored, fingerprint)
     else:
         report_id = f"auto-{uuid.uuid4()}"
-    try:
-        with transaction.atomic():
-            return _process(report=report, report_id=report_id, fingerprint=fingerprint, now=now)
-    except IntegrityError:
-        # A concurrent duplicate committed the same report id first: answer as it did.
-        stored = AuditRecord.objects.filter(report_id=report_id).first()
-        if stored is None:
-            raise
-        return _replay(stored, fingerprint)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with transaction.atomic():
+                return _process(report=report, report_id=report_id, fingerprint=fingerprint, now=now)
+        except IntegrityError:
+            # A concurrent duplicate committed the same report id first: answer as it did.
+            stored = AuditRecord.objects.filter(report_id=report_id).first()
+            if stored is None:
+                raise
+            return _replay(stored, fingerprint)
+        except OperationalError as exc:
+            # Two workers leaving service at once, each holding a task just handed to the other, deadlock on
+            # PostgreSQL (see workforce.services.tasks._lock_if_eligible). The victim's transaction wrote
+            # nothing, so it runs again; inside a caller's transaction it cannot, and the error goes up.
+            deadlock = getattr(exc.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
+            if not deadlock or attempt == DEADLOCK_ATTEMPTS or transaction.get_connection().in_atomic_block:
+                raise
+            log.info("report %s: deadlock, attempt %d of %d", report_id, attempt, DEADLOCK_ATTEMPTS)
 
 
 def _replay(stored: AuditRecord, fingerprint: str) -> ReportOutcome:

@@ -2,12 +2,12 @@
 
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from aura_project.errors import Conflict, DomainError, NotFound
-from workforce.domain.routing import choose, eligible
+from workforce.domain.routing import Candidate, choose, eligible
 from workforce.models import Assignment, Task, Worker
-from workforce.selectors import routing_candidates, task_failed_worker_ids
+from workforce.selectors import routing_candidates, task_failed_worker_ids, worker_state
 from workforce.services.events import Outbox
 
 
@@ -43,7 +43,7 @@ def task_assign(
 
     The caller holds the transaction; the task row is locked here so two assigners cannot both win.
     """
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)  # no key: see worker_lock
     if task.status == Task.Status.COMPLETED:
         raise Conflict(f"task {task.task_id!r} is completed", field="task_id")
     failed = task_failed_worker_ids(task=task)
@@ -53,16 +53,19 @@ def task_assign(
         chosen = next((c for c in candidates if c.model_id == model_id), None)
         if chosen is None and not Worker.objects.filter(model_id=model_id).exists():
             raise NotFound(f"no worker {model_id!r}", field="model_id")
-        if chosen is None or not eligible(
-            chosen, capability=task.capability, priority=task.priority, failed=frozenset(failed), now=now
-        ):
+        if chosen is None or not _lock_if_eligible(chosen, task=task, failed=failed, now=now):
             raise DomainError(
                 f"worker {model_id!r} is not eligible for this task (capability, status or past failure)",
                 field="model_id",
                 code="not_eligible",
             )
     else:
-        chosen = choose(candidates, capability=task.capability, priority=task.priority, now=now, failed=failed)
+        passed_over = set(failed)
+        while True:
+            chosen = choose(candidates, capability=task.capability, priority=task.priority, now=now, failed=passed_over)
+            if chosen is None or _lock_if_eligible(chosen, task=task, failed=failed, now=now):
+                break
+            passed_over.add(chosen.model_id)  # it left service (or cooled down) while we were choosing
 
     if previous is not None and (chosen is None or chosen.model_id != previous.model_id):
         _end_open_assignment(task=task, now=now, outcome=Assignment.Outcome.RELEASED, reason=reason)
@@ -94,6 +97,32 @@ def task_assign(
     return worker
 
 
+def _lock_if_eligible(candidate: Candidate, *, task: Task, failed: set[str], now: datetime) -> bool:
+    """Take a key-share lock on the chosen worker's row, then read it again.
+
+    A report on that worker may be taking it out of service right now. Its release of the worker's tasks
+    cannot see this uncommitted assignment, so without the lock the task would stay with a terminated
+    worker. The release first takes the row's exclusive lock (worker_release_tasks), which waits for this
+    one; if the release came first, this lock waits for it to commit. A key-share lock does not wait for a
+    report merely in progress on the worker, so reports handing tasks to each other's workers rarely deadlock.
+    The row is read by a second statement: FOR KEY SHARE returns the version it started with, even after
+    waiting, and only a new statement sees what the release committed."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            sql = f"SELECT 1 FROM {Worker._meta.db_table} WHERE model_id = %s FOR KEY SHARE"
+            cursor.execute(sql, [candidate.model_id])
+    # (SQLite has one writer at a time: nothing can change under us.)
+    worker = Worker.objects.get(model_id=candidate.model_id)
+    fresh = Candidate(
+        model_id=worker.model_id,
+        capabilities=tuple(worker.capabilities or ()),
+        state=worker_state(worker),
+        reputation=worker.reputation,
+        unhealthy_until=worker.unhealthy_until,
+    )
+    return eligible(fresh, capability=task.capability, priority=task.priority, failed=frozenset(failed), now=now)
+
+
 def attempt_close(*, task: Task, worker: Worker, now: datetime, outcome: str, reason: str) -> Assignment | None:
     """Close the worker's open attempt at the task, if it still holds it."""
     attempt = Assignment.objects.filter(task=task, worker=worker, ended_at__isnull=True).first()
@@ -123,6 +152,9 @@ def task_repair(*, task: Task, failed_worker: Worker, now: datetime, outbox: Out
 
 def worker_release_tasks(*, worker: Worker, now: datetime, outbox: Outbox, reason: str) -> list[tuple[str, str | None]]:
     """A worker out of service gives back its open tasks, each reassigned. Tasks are locked in id order."""
+    # The exclusive lock waits for every assignment to this worker still in flight (see _lock_if_eligible),
+    # so the open attempts read below include them.
+    Worker.objects.select_for_update().filter(pk=worker.pk).values_list("pk", flat=True).get()
     moved = []
     open_attempts = Assignment.objects.filter(worker=worker, ended_at__isnull=True).select_related("task")
     for attempt in sorted(open_attempts, key=lambda a: a.task_id):
@@ -138,7 +170,7 @@ def worker_release_tasks(*, worker: Worker, now: datetime, outbox: Outbox, reaso
 
 def task_complete(*, task: Task, now: datetime) -> Task:
     with transaction.atomic():
-        task = Task.objects.select_for_update().get(pk=task.pk)
+        task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)
         if task.status == Task.Status.COMPLETED:
             return task  # completing twice is harmless
         _end_open_assignment(task=task, now=now, outcome=Assignment.Outcome.COMPLETED, reason="completed")

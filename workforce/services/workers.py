@@ -53,5 +53,9 @@ def worker_state_save(*, worker: Worker, state: WorkerState, outbox: Outbox, rea
 
 
 def worker_lock(*, pk: int) -> Worker:
-    """Lock a worker's row for the rest of the transaction; reports on one worker queue up here."""
-    return Worker.objects.select_for_update().get(pk=pk)
+    """Lock a worker's row for the rest of the transaction; reports on one worker queue up here.
+
+    NO KEY UPDATE, not UPDATE: other transactions' foreign-key checks on this row (an Assignment or an
+    Incident naming the worker) must not wait for it, or two reports that each hold a worker and insert a row
+    naming the other's deadlock, as PostgreSQL checks Django's deferred foreign keys at commit."""
+    return Worker.objects.select_for_update(no_key=True).get(pk=pk)
