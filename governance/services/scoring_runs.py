@@ -106,7 +106,7 @@ def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
     # 1. Lock the chunk's workers in id order, and keep those still due (an overlapping run may have won).
     workers = [
         w
-        for w in Worker.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        for w in Worker.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
         if w.evidence_scored_until is None or w.evidence_scored_until < window_end
     ]
     already = set(ScoreRecord.objects.filter(run_key=run_key, worker__in=workers).values_list("worker_id", flat=True))
