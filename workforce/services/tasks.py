@@ -144,7 +144,9 @@ def attempt_mark(*, task: Task, worker: Worker, now: datetime, outcome: str) -> 
 def task_repair(*, task: Task, failed_worker: Worker, now: datetime, outbox: Outbox, reason: str) -> Worker | None:
     """The failed attempt is over; hand the task to the best eligible worker that has not failed it."""
     attempt_close(task=task, worker=failed_worker, now=now, outcome=Assignment.Outcome.FAILED, reason=reason)
-    task.refresh_from_db()
+    # Read the holder under the task's lock: another transaction may have handed the task on meanwhile, and
+    # the repair must not take it back from its new worker.
+    task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)
     if task.status == Task.Status.COMPLETED or task.current_worker_id != failed_worker.pk:
         return None  # a late report: the task has already moved on, or waits for the Director
     return task_assign(task=task, now=now, outbox=outbox, reason=f"repair after {failed_worker.model_id}: {reason}")
