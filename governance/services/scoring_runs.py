@@ -103,11 +103,20 @@ def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
     window_end = run.window_end
     window_start = window_end - timedelta(days=settings.scoring_window_days)
     run_key = f"run:{run.key}"
-    # 1. Lock the chunk's workers in id order, and keep those still due (an overlapping run may have won).
+    # 1. Lock the chunk's workers in id order, then ask again, under the lock, which still have evidence newer
+    #    than what they were last scored on: an overlapping run (another key, a later window) may have scored
+    #    them since the candidates were read, and must not score the same reports twice.
+    locked = list(Worker.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
+    latest = dict(
+        AuditRecord.objects.filter(worker_id__in=ids, received_at__lte=window_end)
+        .values("worker_id")
+        .annotate(newest=Max("received_at"))
+        .values_list("worker_id", "newest")
+    )
     workers = [
         w
-        for w in Worker.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
-        if w.evidence_scored_until is None or w.evidence_scored_until < window_end
+        for w in locked
+        if w.pk in latest and (w.evidence_scored_until is None or latest[w.pk] > w.evidence_scored_until)
     ]
     already = set(ScoreRecord.objects.filter(run_key=run_key, worker__in=workers).values_list("worker_id", flat=True))
     workers = [w for w in workers if w.pk not in already]
