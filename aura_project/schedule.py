@@ -1,5 +1,5 @@
 """The one place where periodic work is declared. Each entry has a management-command twin:
-score_workers, run_timers, purge_expired and sweep_audit_runs."""
+score_workers, run_timers, purge_expired and sweep_pending_runs."""
 
 from datetime import timedelta
 
@@ -8,6 +8,6 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict[str, dict] = {
     "score-workers-hourly": {"task": "governance.tasks.start_scoring_run", "schedule": crontab(minute=5)},
     "run-timers": {"task": "governance.tasks.run_timers", "schedule": timedelta(minutes=1)},
-    "sweep-audit-runs": {"task": "governance.tasks.sweep_audit_runs", "schedule": timedelta(minutes=1)},
+    "sweep-pending-runs": {"task": "governance.tasks.sweep_pending_runs", "schedule": timedelta(minutes=1)},
     "purge-expired-daily": {"task": "governance.tasks.purge_expired", "schedule": crontab(hour=3, minute=17)},
 }

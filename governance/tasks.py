@@ -24,8 +24,12 @@ def process_audit_run(self, run_id: str) -> str:
 
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, time_limit=120)
-def sweep_audit_runs() -> int:
-    return audit_runs_sweep(now=timezone.now())
+def sweep_pending_runs() -> dict:
+    """Queue again the audit and scoring runs that waited too long for the broker."""
+    from governance.services.scoring_runs import scoring_runs_sweep
+
+    now = timezone.now()
+    return {"audit_runs": audit_runs_sweep(now=now), "scoring_runs": scoring_runs_sweep(now=now)}
 
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5, time_limit=1800)

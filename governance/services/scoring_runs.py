@@ -47,8 +47,18 @@ def _enqueue(run_pk: int) -> None:
 
     try:
         process_scoring_run.apply_async(args=[run_pk], retry=False)
-    except Exception as exc:  # broker down: the run waits as PENDING; the next beat tick or the Director reruns it
+    except Exception as exc:  # broker down: the run waits as PENDING and scoring_runs_sweep sends it again
         log.warning("scoring run %s not queued: %s", run_pk, exc)
+
+
+def scoring_runs_sweep(*, now: datetime, stale_after: timedelta = timedelta(minutes=2)) -> int:
+    """Send again the runs still PENDING after `stale_after` (queued while the broker was down, or lost).
+    A run delivered twice is harmless: a DONE run is not run again, and scores are unique per run."""
+    stale = ScoringRun.objects.filter(status=ScoringRun.Status.PENDING, created_at__lt=now - stale_after)
+    pks = list(stale.values_list("pk", flat=True))
+    for pk in pks:
+        _enqueue(pk)
+    return len(pks)
 
 
 def scoring_run_execute(*, run_id: int) -> ScoringRun:

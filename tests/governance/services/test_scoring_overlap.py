@@ -68,3 +68,13 @@ def test_a_later_run_scores_a_worker_again_once_new_evidence_arrives():
     scoring_runs.scoring_run_execute(run_id=first.pk)
     second, _ = scoring_runs.scoring_run_start(trigger="beat", now=t0 + timedelta(hours=1), key="d", enqueue=False)
     assert scoring_runs.scoring_run_execute(run_id=second.pk).workers_scored == 1
+
+
+def test_a_run_left_pending_by_a_broker_outage_is_queued_again(monkeypatch):
+    sent = []
+    monkeypatch.setattr(scoring_runs, "_enqueue", sent.append)
+    now = timezone.now()
+    old, _ = scoring_runs.scoring_run_start(trigger="beat", now=now - timedelta(minutes=10), key="old", enqueue=False)
+    scoring_runs.scoring_run_start(trigger="beat", now=now, key="fresh", enqueue=False)
+    assert scoring_runs.scoring_runs_sweep(now=now) == 1
+    assert sent == [old.pk]
