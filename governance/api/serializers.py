@@ -49,6 +49,14 @@ class AuditBatchSerializer(serializers.Serializer):
     reports = AuditReportSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
 
 
+class AuditRunAcceptedSerializer(serializers.ModelSerializer):
+    """The 202 answer to a batch: where to follow the run."""
+
+    class Meta:
+        model = AuditRun
+        fields = ["id", "status", "total"]
+
+
 class AuditRunSerializer(serializers.ModelSerializer):
     results = serializers.SerializerMethodField()
 

@@ -24,6 +24,7 @@ from workforce.api.permissions import ReadAnyRoleWriteManager, RecordsReader
 from workforce.models import Worker
 
 IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
+COMMAND_KEY_MAX = 200  # CommandRecord.key holds 250, with room for the "<endpoint>:" prefix
 SCORE_KEY_PREFIX = "api:"
 SCORE_RUN_KEY_MAX = ScoreRecord._meta.get_field("run_key").max_length
 
@@ -64,20 +65,24 @@ class AuditView(APIView):
 class AuditBatchView(APIView):
     permission_classes = [ReadAnyRoleWriteManager]
 
-    @extend_schema(request=s.AuditBatchSerializer, responses={202: s.AuditRunSerializer})
+    @extend_schema(
+        request=s.AuditBatchSerializer,
+        responses={202: s.AuditRunAcceptedSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
     def post(self, request):
         data = s.AuditBatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        run = audit_run_submit(
+        run, replayed = audit_run_submit(
             reports=[dict(r) for r in data.validated_data["reports"]],
             submitted_by=str(request.user),
             now=timezone.now(),
+            idempotency_key=_idempotency_key(request, max_length=COMMAND_KEY_MAX),
         )
-        return Response(
-            {"id": str(run.id), "status": run.status, "total": run.total},
-            status=status.HTTP_202_ACCEPTED,
-            headers={"Location": f"/api/audit-runs/{run.id}/"},
-        )
+        headers = {"Location": f"/api/audit-runs/{run.id}/"}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(s.AuditRunAcceptedSerializer(run).data, status=status.HTTP_202_ACCEPTED, headers=headers)
 
 
 class AuditRunDetailView(APIView):
@@ -92,11 +97,19 @@ class AuditRunDetailView(APIView):
 class EnforceView(APIView):
     permission_classes = [ReadAnyRoleWriteManager]
 
-    @extend_schema(request=s.EnforceSerializer, responses=s.EnforceResultSerializer)
+    @extend_schema(
+        request=s.EnforceSerializer,
+        responses=s.EnforceResultSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
     def post(self, request):
         data = s.EnforceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = enforcement_run(**data.validated_data, now=timezone.now())
+        result = enforcement_run(
+            **data.validated_data,
+            now=timezone.now(),
+            idempotency_key=_idempotency_key(request, max_length=COMMAND_KEY_MAX),
+        )
         return Response(result)
 
 

@@ -1,3 +1,4 @@
+from governance.models.commands import CommandRecord
 from governance.models.discipline import DisciplinaryAction, ScoreRecord
 from governance.models.incident import Incident, Penalty
 from governance.models.policy import Action, Policy
@@ -11,6 +12,7 @@ __all__ = [
     "AuditRecord",
     "AuditRun",
     "AuditRunItem",
+    "CommandRecord",
     "DisciplinaryAction",
     "GovernanceSettings",
     "Hold",

@@ -3,26 +3,43 @@
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from aura_project.errors import DomainError
 from governance.models import AuditRun, AuditRunItem
+from governance.services.commands import body_fingerprint, command_replay, command_store
 from governance.services.reports import ReportInput, report_submit
 
 log = logging.getLogger(__name__)
 
 
-def audit_run_submit(*, reports: list[dict], submitted_by: str, now: datetime) -> AuditRun:
-    """Store the batch, then queue its processing once the rows are committed."""
-    with transaction.atomic():
-        run = AuditRun.objects.create(total=len(reports), submitted_by=submitted_by[:200], created_at=now)
-        AuditRunItem.objects.bulk_create(
-            AuditRunItem(run=run, position=i, payload=payload) for i, payload in enumerate(reports)
-        )
-        transaction.on_commit(lambda: audit_run_enqueue(run_id=run.id), robust=True)
-    return run
+def audit_run_submit(
+    *, reports: list[dict], submitted_by: str, now: datetime, idempotency_key: str | None = None
+) -> tuple[AuditRun, bool]:
+    """Store the batch, then queue its processing once the rows are committed. With an idempotency key, a
+    retried submission returns the first run instead of making a second one (which would count every report
+    without a report_id twice). Answers (run, replayed)."""
+    key = f"batch:{idempotency_key}" if idempotency_key else None
+    fingerprint = body_fingerprint(reports)
+    try:
+        with transaction.atomic():
+            if key and (stored := command_replay(key=key, fingerprint=fingerprint)) is not None:
+                return AuditRun.objects.get(pk=stored["id"]), True
+            run = AuditRun.objects.create(total=len(reports), submitted_by=submitted_by[:200], created_at=now)
+            AuditRunItem.objects.bulk_create(
+                AuditRunItem(run=run, position=i, payload=payload) for i, payload in enumerate(reports)
+            )
+            if key:
+                command_store(key=key, fingerprint=fingerprint, response={"id": str(run.id)}, now=now)
+            transaction.on_commit(lambda: audit_run_enqueue(run_id=run.id), robust=True)
+    except IntegrityError:
+        stored = command_replay(key=key, fingerprint=fingerprint) if key else None
+        if stored is None:
+            raise
+        return AuditRun.objects.get(pk=stored["id"]), True
+    return run, False
 
 
 def audit_run_enqueue(*, run_id) -> bool:

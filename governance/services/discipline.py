@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from aura_project.errors import DomainError, NotFound
 from governance.domain.detection import Violation
@@ -17,6 +17,7 @@ from governance.selectors import (
     worker_action_record,
     worker_violation_record,
 )
+from governance.services.commands import body_fingerprint, command_replay, command_store
 from workforce.domain.lifecycle import OUT_OF_SERVICE, apply_action
 from workforce.models import Worker
 from workforce.selectors import worker_state
@@ -122,14 +123,35 @@ def hr_decide(
 
 
 def enforcement_run(
-    *, model_id: str, violations: list[tuple[str, int]], history: list[str] | None, now: datetime
+    *,
+    model_id: str,
+    violations: list[tuple[str, int]],
+    history: list[str] | None,
+    now: datetime,
+    idempotency_key: str | None = None,
 ) -> dict:
-    """The seed's /enforce: decide by policy and apply the actions to the worker."""
+    """The seed's /enforce: decide by policy and apply the actions to the worker. With an idempotency key,
+    a retry returns the first answer and applies nothing again (a second STRIKE would read as a repeat)."""
+    key = f"enforce:{idempotency_key}" if idempotency_key else None
+    fingerprint = body_fingerprint({"model_id": model_id, "violations": violations, "history": history})
+    try:
+        return _enforce(model_id, violations, history, now, key, fingerprint)
+    except IntegrityError:
+        # A concurrent duplicate stored the key first; its answer is the answer.
+        replay = command_replay(key=key, fingerprint=fingerprint) if key else None
+        if replay is None:
+            raise
+        return replay
+
+
+def _enforce(model_id, violations, history, now, key, fingerprint) -> dict:
     with transaction.atomic():
         worker = Worker.objects.filter(model_id=model_id).first()
         if worker is None:
             raise NotFound(f"no worker {model_id!r}", field="model_id")
         worker = worker_lock(pk=worker.pk)
+        if key and (replay := command_replay(key=key, fingerprint=fingerprint)) is not None:
+            return replay
         settings = settings_current()
         policies = policies_current()
         for index, (vtype, _sev) in enumerate(violations):
@@ -154,13 +176,16 @@ def enforcement_run(
             violation_type=",".join(dict.fromkeys(t for t, _ in violations)),
         )
         outbox.flush()
-    return {
-        "actions": decision.actions,
-        "status": "executed",
-        "severity": decision.severity,
-        "worker_status": worker.status,
-        "policy_version": settings.version,
-    }
+        answer = {
+            "actions": decision.actions,
+            "status": "executed",
+            "severity": decision.severity,
+            "worker_status": worker.status,
+            "policy_version": settings.version,
+        }
+        if key:
+            command_store(key=key, fingerprint=fingerprint, response=answer, now=now)
+    return answer
 
 
 def director_intervene(

@@ -149,7 +149,7 @@ def test_reports_without_an_id_are_each_processed(pair):
 def test_a_batch_report_with_an_id_already_reported_replays_instead_of_counting_twice(pair, counts):
     direct = pair.post("/api/audit/", violation(report_id="r-1"))
     before = counts()
-    run = audit_run_submit(reports=[violation(report_id="r-1")], submitted_by="test", now=timezone.now())
+    run, _ = audit_run_submit(reports=[violation(report_id="r-1")], submitted_by="test", now=timezone.now())
 
     audit_run_process(run_id=run.id)
 

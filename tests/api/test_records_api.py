@@ -259,7 +259,7 @@ def test_a_batch_is_accepted_with_its_run_id_and_its_progress_can_be_read(pair):
 def test_a_batch_run_is_processed_once_however_often_it_is_delivered(pair, counts):
     give(pair, "t1")
     report = {"task_id": "t1", "logs": ["x"], "hallucinated": True, "duration_ms": 5, "scope_drift": False}
-    run = audit_run_submit(reports=[report], submitted_by="test", now=timezone.now())
+    run, _ = audit_run_submit(reports=[report], submitted_by="test", now=timezone.now())
     audit_run_process(run_id=run.id)
     before = counts()
 
