@@ -1,5 +1,7 @@
 """Writes on Workers: hiring, and saving a new lifecycle state."""
 
+from django.db import IntegrityError, transaction
+
 from aura_project.errors import Conflict, DomainError
 from workforce.domain.lifecycle import DEFAULT_TIER_BUDGETS, TIERS, WorkerState
 from workforce.models import Worker
@@ -21,14 +23,18 @@ def worker_hire(
     if Worker.objects.filter(model_id=model_id).exists():
         raise Conflict(f"worker {model_id!r} is already on the payroll", field="model_id")
     budgets = tier_budgets or DEFAULT_TIER_BUDGETS
-    return Worker.objects.create(
-        model_id=model_id,
-        name=name or model_id,
-        provider=(provider or model_id.split("/", 1)[0])[:100],  # a model id may be longer than a provider
-        capabilities=sorted(set(capabilities or [])),
-        tier=tier,
-        budget=budgets[tier],
-    )
+    try:
+        with transaction.atomic():
+            return Worker.objects.create(
+                model_id=model_id,
+                name=name or model_id,
+                provider=(provider or model_id.split("/", 1)[0])[:100],  # a model id may be longer than a provider
+                capabilities=sorted(set(capabilities or [])),
+                tier=tier,
+                budget=budgets[tier],
+            )
+    except IntegrityError:  # the same hire, concurrently: the unique model_id decides who was first
+        raise Conflict(f"worker {model_id!r} is already on the payroll", field="model_id") from None
 
 
 def worker_state_save(*, worker: Worker, state: WorkerState, outbox: Outbox, reason: str) -> bool:
