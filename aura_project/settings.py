@@ -41,6 +41,15 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
 
 
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as 6000/min; a bad one would otherwise surface as a 500 on every call."""
+    value = env_str(name, default)
+    count, _, period = value.partition("/")
+    if not count.isdigit() or not period or period[0] not in "smhd":
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate; use requests/period such as 6000/min")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value in (None, ""):
@@ -235,7 +244,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "aura_project.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["workforce.api.throttling.KeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"key": env_str("AURA_THROTTLE_RATE", "6000/min")},
+    "DEFAULT_THROTTLE_RATES": {"key": env_rate("AURA_THROTTLE_RATE", "6000/min")},
 }
 API_KEY_CUSTOM_HEADER = "HTTP_AUTHORIZATION"
 SPECTACULAR_SETTINGS = {

@@ -37,6 +37,19 @@ def test_env_int_rejects_a_non_integer_naming_the_variable(monkeypatch):
         aura_settings.env_int("AURA_TEST_NUMBER", 1)
 
 
+@pytest.mark.parametrize("raw", ["lots", "10", "10/fortnight", "/min", "ten/min"])
+def test_env_rate_rejects_a_malformed_throttle_rate_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("AURA_TEST_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match="AURA_TEST_RATE"):
+        aura_settings.env_rate("AURA_TEST_RATE", "1/s")
+
+
+@pytest.mark.parametrize("raw", ["6000/min", "10/s", "100/hour", "5/day"])
+def test_env_rate_accepts_drf_rates(monkeypatch, raw):
+    monkeypatch.setenv("AURA_TEST_RATE", raw)
+    assert aura_settings.env_rate("AURA_TEST_RATE", "1/s") == raw
+
+
 def test_empty_values_fall_back_to_the_default(monkeypatch):
     for name in ("AURA_TEST_FLAG", "AURA_TEST_NUMBER", "AURA_TEST_LIST", "AURA_TEST_STR"):
         monkeypatch.setenv(name, "")
@@ -91,6 +104,13 @@ def test_unknown_aura_env_fails_naming_it(tmp_path):
 
     assert result.returncode != 0
     assert "AURA_ENV" in result.stderr
+
+
+def test_a_bad_throttle_rate_fails_at_startup_naming_it(tmp_path):
+    result = _load_settings(tmp_path, AURA_THROTTLE_RATE="lots")
+
+    assert result.returncode != 0
+    assert "AURA_THROTTLE_RATE" in result.stderr
 
 
 def test_a_bad_boolean_fails_at_startup_naming_it(tmp_path):
