@@ -1,14 +1,17 @@
 """The Director's admin for the workforce: workers, tasks, assignments, the Manager's events and service keys.
 
 Access follows the API's roles (workforce.services.access): every role may look, the Director (or a
-superuser) may act. Explicit Django model permissions still work on top. Append-only evidence is read-only
-here for everyone, superusers included; the database refuses the rest (governance migration 0004).
+superuser) may act. A Django model permission may let a user look, never act: a change made here skips the
+services that record why, so only the Director makes one. Append-only evidence is read-only here for
+everyone, superusers included; the database refuses the rest (governance migration 0004). History is for
+reading: simple-history's "revert" would restore an old status or tier with no record of why, so it is off.
 """
 
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 from simple_history.admin import SimpleHistoryAdmin
 
 from workforce.models import Assignment, Event, Role, ServiceKey, Task, Worker
@@ -26,7 +29,8 @@ def _roles(request) -> set[str]:
 
 
 class RoleAccessMixin:
-    """Admin permissions by role, as in the API: `view_roles` may look, the Director may act."""
+    """Admin permissions by role, as in the API: `view_roles` may look, the Director may act. A model
+    permission granted to someone else widens what they may see, never what they may change."""
 
     view_roles: frozenset[str] = ALL_ROLES
 
@@ -43,13 +47,13 @@ class RoleAccessMixin:
         return self._may_view(request) or super().has_view_permission(request, obj)
 
     def has_add_permission(self, request) -> bool:
-        return self._may_act(request) or super().has_add_permission(request)
+        return self._may_act(request)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return self._may_act(request) or super().has_change_permission(request, obj)
+        return self._may_act(request)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return self._may_act(request) or super().has_delete_permission(request, obj)
+        return self._may_act(request)
 
     def has_director_permission(self, request) -> bool:
         """Director-only admin actions (`@admin.action(permissions=["director"])`): the role alone decides;
@@ -83,12 +87,18 @@ class AppendOnlyAdminMixin(ViewOnlyAdminMixin):
 
 
 class HistoryAdmin(RoleAccessMixin, SimpleHistoryAdmin):
-    """A tracked model: the admin's history view lists every saved version."""
+    """A tracked model: the admin's history view lists every saved version, to read, never to revert to.
+
+    A revert saves the old version straight to the row, past the services: a terminated or blacklisted
+    worker would come back with no DisciplinaryAction and no event. Whoever needs an old state back asks
+    the service that records it (a REHIRE, an OVERTURN, a new settings version).
+    """
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True  # hides the Revert button; the POST is refused below
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        # simple-history saves ("reverts to") the old version on any POST the view permission lets through;
-        # only someone who may change the object may revert it.
-        if request.method == "POST" and not self.has_change_permission(request):
+        if request.method != "GET":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
 
@@ -174,3 +184,9 @@ class ServiceKeyAdmin(RoleAccessMixin, APIKeyModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoke instead, so the key's name and prefix stay on record
+
+
+# The library registers its own APIKey model, which nothing authenticates with (ours is ServiceKey): a key
+# issued there would look valid and never work. Importing its admin above has registered it by now.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)

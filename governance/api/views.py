@@ -3,6 +3,7 @@
 from datetime import UTC
 from heapq import merge
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -221,7 +222,12 @@ class WorkerRecordView(APIView):
         responses=s.WorkerRecordSerializer,
     )
     def get(self, request, model_id: str):
-        worker = get_object_or_404(Worker, model_id=model_id)
+        worker = Worker.objects.filter(model_id=model_id).first()
+        if worker is None and Worker.objects.filter(model_id=f"{model_id}/record").exists():
+            # A raw id may itself end in /record: "workers/acme/record/" is then worker "acme/record".
+            return WorkerDetailView().get(request, f"{model_id}/record")
+        if worker is None:
+            raise Http404
         limit = _bounded(request, "limit", 50, 1, 500)
         offset = _bounded(request, "offset", 0, 0, 100_000)
         window = offset + limit

@@ -1,6 +1,5 @@
 """The Manager's workforce endpoints. Thin: validate, call one service or selector, present the result."""
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,8 +14,7 @@ from workforce.api.permissions import ManagerOnly, ReadAnyRoleWriteManager
 from workforce.domain.routing import rank
 from workforce.models import Task, Worker
 from workforce.selectors import events_after, routing_candidates, worker_list
-from workforce.services.events import Outbox
-from workforce.services.tasks import task_assign, task_complete, task_register
+from workforce.services.tasks import task_assign_now, task_complete, task_register
 from workforce.services.workers import worker_hire
 
 
@@ -84,13 +82,14 @@ class TaskAssignView(APIView):
         task = get_object_or_404(Task, task_id=task_id)
         data = s.TaskAssignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        now = timezone.now()
-        with transaction.atomic():
-            outbox = Outbox(now)
-            task_assign(task=task, model_id=data.validated_data["model_id"], now=now, outbox=outbox)
-            outbox.flush()
+        task_assign_now(task=task, model_id=data.validated_data["model_id"], now=timezone.now())
         task.refresh_from_db()
         return Response(s.TaskDetailSerializer(task).data)
+
+    @extend_schema(exclude=True)
+    def get(self, request, task_id: str):
+        # A raw id may itself end in /assign: "GET tasks/run-7/assign/" reads task "run-7/assign".
+        return TaskDetailView().get(request, f"{task_id}/assign")
 
 
 class TaskCompleteView(APIView):
@@ -101,6 +100,10 @@ class TaskCompleteView(APIView):
         task = get_object_or_404(Task, task_id=task_id)
         task = task_complete(task=task, now=timezone.now())
         return Response(s.TaskDetailSerializer(task).data)
+
+    @extend_schema(exclude=True)
+    def get(self, request, task_id: str):
+        return TaskDetailView().get(request, f"{task_id}/complete")
 
 
 class RoutingView(APIView):

@@ -26,6 +26,15 @@ def task_register(*, task_id: str, capability: str, priority: int, model_id: str
     return task
 
 
+def task_assign_now(*, task: Task, model_id: str | None, now: datetime) -> Worker | None:
+    """The Manager's assign command: one transaction, with its events."""
+    with transaction.atomic():
+        outbox = Outbox(now)
+        worker = task_assign(task=task, model_id=model_id, now=now, outbox=outbox)
+        outbox.flush()
+    return worker
+
+
 def _end_open_assignment(*, task: Task, now: datetime, outcome: str, reason: str) -> Assignment | None:
     current = Assignment.objects.filter(task=task, ended_at__isnull=True).first()
     if current is not None:
