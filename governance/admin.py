@@ -30,6 +30,7 @@ from governance.models import (
     AuditRecord,
     AuditRun,
     AuditRunItem,
+    CommandRecord,
     DisciplinaryAction,
     GovernanceSettings,
     Hold,
@@ -45,7 +46,8 @@ from governance.selectors import settings_current, worker_standing
 from governance.services.discipline import director_intervene
 from governance.services.holds import hold_lift, hold_place
 from governance.services.overturn import action_overturn
-from governance.services.purge import records_purge_early
+from governance.services.policies import policy_problems, policy_update
+from governance.services.purge import REDACTED_ITEMS, records_purge_early
 from governance.services.scoring_runs import scoring_run_start
 from governance.services.settings import settings_problems, settings_publish
 from workforce import admin as workforce_admin
@@ -180,7 +182,8 @@ class ObjectActionsMixin:
 
 
 def _table_labels() -> dict[str, str]:
-    return {model._meta.db_table: str(model._meta.verbose_name_plural) for model in apps.get_models()}
+    labels = {model._meta.db_table: str(model._meta.verbose_name_plural) for model in apps.get_models()}
+    return {**labels, REDACTED_ITEMS: "batch items redacted"}
 
 
 @admin.action(description="Purge selected records now (Director)", permissions=["director"])
@@ -546,13 +549,56 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
         settings_publish(draft=obj, note=form.cleaned_data["note"], actor=request.user)
 
 
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = Policy
+        fields = ["violation_type", "severity", "action", "description", "active"]
+
+    def clean(self):
+        cleaned = super().clean()
+        problems = policy_problems(severity=cleaned.get("severity"), action=cleaned.get("action"))
+        for field, message in problems.items():
+            if field not in self.errors:
+                self.add_error(field, message)
+        return cleaned
+
+
 @admin.register(Policy)
 class PolicyAdmin(HistoryAdmin):
-    """HR's written policy. The Director edits it here; each save is kept in its history."""
+    """HR's written policy. The Director edits it here through the policy service, which keeps each save in
+    the policy's history and publishes a new settings version, so decisions before and after an edit name
+    different versions. Policies are not added or deleted here: a violation type is the detector's, not the
+    admin's."""
 
+    form = PolicyForm
     list_display = ["violation_type", "severity", "action", "active", "description"]
     list_filter = ["action", "active", "severity"]
     search_fields = ["violation_type", "description"]
+    readonly_fields = ["violation_type"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        # Only ever a change (no add here); the service saves the row and publishes the version.
+        data = form.cleaned_data
+        policy_update(
+            policy=obj,
+            severity=data["severity"],
+            action=data["action"],
+            description=data.get("description", ""),
+            active=data["active"],
+            actor=request.user,
+            now=timezone.now(),
+        )
 
 
 # --- Runs, holds and purges ----------------------------------------------------------------------------------
@@ -571,6 +617,20 @@ class AuditRunItemAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
     list_display = ["run", "position", "status"]
     list_filter = ["status"]
     list_select_related = ["run"]
+
+
+@admin.register(CommandRecord)
+class CommandRecordAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+    """The stored answers that make a retried command (Idempotency-Key) change nothing."""
+
+    list_display = ["key", "status_code", "created_at"]
+    search_fields = ["key"]
+    date_hierarchy = "created_at"
+    # The retention purge deletes these; a row deleted here would let a late retry apply a command twice.
+    show_full_result_count = False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ScoringRun)

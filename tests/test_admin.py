@@ -15,6 +15,7 @@ from governance.models import (
     AuditRecord,
     AuditRun,
     AuditRunItem,
+    CommandRecord,
     DisciplinaryAction,
     GovernanceSettings,
     Hold,
@@ -135,6 +136,9 @@ def rows(roles, director) -> dict[type, object]:
             kind=Hold.Kind.APPEAL, incident=incident, reason="the worker appeals", created_by=director, created_at=now
         ),
         PurgeLog: PurgeLog.objects.create(actor_kind=PurgeLog.Actor.COMMAND, reason="retention", started_at=now),
+        CommandRecord: CommandRecord.objects.create(
+            key="enforce:retry-1", request_hash="0" * 64, response={"status": "executed"}, created_at=now
+        ),
     }
 
 
@@ -156,6 +160,7 @@ ROW_MODELS = [
     ScoringRun,
     Hold,
     PurgeLog,
+    CommandRecord,
 ]
 TRACKED = [model for model in ROW_MODELS if hasattr(model._meta, "simple_history_manager_attribute")]
 

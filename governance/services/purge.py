@@ -3,14 +3,21 @@
 Design note. The disciplinary record is kept for `retention_days` (365 by default) and then deleted, on
 beat's daily tick or by `manage.py purge_expired`. What goes: reports (AuditRecord), incidents, disciplinary
 actions, scores, penalties and Manager events older than the cutoff, and the Historical* rows of every one
-of them, or the purged data would live on in its history. What stays:
-- everything under an open Hold (an appeal or a Director's hold), on the worker or the incident;
+of them, or the purged data would live on in its history. So do the copies: batch audit runs finished
+before the cutoff, with their items (each holds the report it carried and its answer), and the stored
+answers to Idempotency-Key commands (CommandRecord). An item whose report is purged while its run stays (an
+early purge, a report id sent again in a newer batch) has its payload and result replaced by a stub naming
+the report id. What stays:
+- everything under an open Hold (an appeal or a Director's hold), on the worker or the incident: its
+  records, the Manager events naming the worker or the incident, and the batch runs that carried them;
 - anything a kept record still points at: an incident whose report, action or penalty is kept, and an
   action whose OVERTURN is kept. Such records go on a later run, when what points at them has gone.
 A lifted hold goes with the incident it covered: it names nothing once the incident has gone.
 Evidence tables refuse DELETE unless the transaction holds a purge permit (see services/permits.py).
 Deletes run in chunks of CHUNK rows, children before parents, one short transaction per chunk, so reports
-keep flowing while a large purge runs. The cutoff is computed once, and every purge writes a PurgeLog.
+keep flowing while a large purge runs. The cutoff is computed once. The PurgeLog row is written first and
+each chunk adds its counts to it in the chunk's own transaction, so a purge killed halfway still says what
+it deleted; its finished_at stays empty.
 """
 
 from collections.abc import Callable
@@ -19,12 +26,16 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from aura_project.errors import DomainError
 from governance.models import (
     AuditRecord,
+    AuditRun,
+    AuditRunItem,
+    CommandRecord,
     DisciplinaryAction,
     Hold,
     Incident,
@@ -34,11 +45,13 @@ from governance.models import (
 )
 from governance.selectors import settings_current
 from governance.services.permits import purge_permit
-from workforce.models import Event
+from workforce.models import Event, Worker
 from workforce.services.access import is_director
 
 CHUNK = 500
 Progress = Callable[[str, int, int], None]
+# PurgeLog.counts key for batch items whose copy of a purged report was replaced by a stub (not deleted).
+REDACTED_ITEMS = f"{AuditRunItem._meta.db_table} (redacted)"
 
 
 @dataclass
@@ -55,6 +68,21 @@ def _open_holds() -> tuple[set[int], set]:
     )
 
 
+def _held_names(workers: set[int], incidents: set) -> tuple[list[str], list[str]]:
+    """The held workers' model ids and the held incidents' ids as text: events and batch items name them so
+    (an event's model_id column, JSON keys), not by foreign key."""
+    return (
+        list(Worker.objects.filter(pk__in=workers).values_list("model_id", flat=True)),
+        [str(pk) for pk in incidents],
+    )
+
+
+def _json_key_in(field: str, key: str, values: list[str]) -> Q:
+    """`field[key]` is one of `values`. Under exclude() a bare key lookup is unknown (SQL NULL) where the key
+    is missing, and the row would drop out of the purge for good; has_key makes that false instead."""
+    return Q(**{f"{field}__has_key": key}) & Q(**{f"{field}__{key}__in": values})
+
+
 def _kept_children_of_incidents(model: type[Model], expired: QuerySet) -> QuerySet:
     """The incident ids that a row of `model` staying after this purge still points at."""
     return model.objects.filter(incident__isnull=False).exclude(pk__in=expired.values("pk")).values("incident_id")
@@ -64,6 +92,7 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
     """Children first: what points at an incident or an action goes before it."""
     workers, incidents = _open_holds()
     held = Q(worker_id__in=workers) | Q(incident_id__in=incidents)
+    held_model_ids, held_incident_ids = _held_names(workers, incidents)
     penalties = Penalty.objects.filter(created_at__lt=cutoff).exclude(held)
     actions = (
         DisciplinaryAction.objects.filter(created_at__lt=cutoff)
@@ -89,13 +118,85 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
             .exclude(pk__in=_kept_children_of_incidents(DisciplinaryAction, actions))
             .exclude(pk__in=_kept_children_of_incidents(AuditRecord, reports)),
         ),
-        (Event, Event.objects.filter(created_at__lt=cutoff)),
+        (
+            Event,
+            Event.objects.filter(created_at__lt=cutoff).exclude(
+                Q(model_id__in=held_model_ids) | _json_key_in("payload", "incident_id", held_incident_ids)
+            ),
+        ),
+        (
+            AuditRun,
+            # A finished run's reports were received before it finished, so they are all past the cutoff too.
+            # A run that carried a held worker's or incident's report stays with it.
+            AuditRun.objects.filter(finished_at__lt=cutoff).exclude(
+                pk__in=AuditRunItem.objects.filter(
+                    Q(payload__model_id__in=held_model_ids)
+                    | Q(result__model_id__in=held_model_ids)
+                    | Q(result__incident_id__in=held_incident_ids)
+                ).values("run_id")
+            ),
+        ),
+        # Stored answers to Idempotency-Key commands: a retry a year late is no retry, and the answer copies
+        # a decision. They name no worker, so no hold reaches them.
+        (CommandRecord, CommandRecord.objects.filter(created_at__lt=cutoff)),
     ]
 
 
 def _history_model(model: type[Model]) -> type[Model] | None:
     history = getattr(model, "history", None)
     return history.model if history is not None else None
+
+
+def _orphaned_items() -> QuerySet:
+    """Processed batch items whose report is gone (purged): their copy of it is all that is left.
+
+    One anti-join over the items per purge, rather than a scan of the unindexed JSON per chunk of reports;
+    it also catches the copies a purge killed halfway left behind."""
+    return (
+        AuditRunItem.objects.filter(result__has_key="report_id")
+        .exclude(result__has_key="purged")
+        .annotate(carried_report=KT("result__report_id"))
+        .filter(~Exists(AuditRecord.objects.filter(report_id=OuterRef("carried_report"))))
+    )
+
+
+def _redact_run_items(report_ids: list[str]) -> int:
+    """Replace the batch items' copies of these (purged) reports with a stub naming the report id."""
+    if not report_ids:
+        return 0
+    carried = Q(payload__report_id__in=report_ids) | Q(result__report_id__in=report_ids)
+    # An item sent without a report id gets "run:<run id>:<position>" (audit_runs._item_report_id); its
+    # result names it once processed, and this catches one whose result was never stored.
+    generated: dict[str, list[int]] = {}
+    for report_id in report_ids:
+        parts = report_id.split(":")
+        if len(parts) == 3 and parts[0] == "run" and parts[2].isdigit():
+            generated.setdefault(parts[1], []).append(int(parts[2]))
+    for run_id, positions in generated.items():
+        carried |= Q(run_id=run_id, position__in=positions)
+    return _stub_items(AuditRunItem.objects.filter(carried), report_ids)
+
+
+def _stub_items(candidates: QuerySet, report_ids: list[str]) -> int:
+    """Stub those of `candidates` that carry one of these purged reports; how many."""
+    purged = set(report_ids)
+    items = []
+    for item in candidates:
+        named = [
+            (item.result or {}).get("report_id") if isinstance(item.result, dict) else None,
+            item.payload.get("report_id") if isinstance(item.payload, dict) else None,
+            f"run:{item.run_id}:{item.position}",
+        ]
+        report_id = next((rid for rid in named if rid in purged), None)
+        if report_id is None:
+            continue  # a JSON lookup matched loosely (a number for a string): not this report's item
+        item.payload = item.result = {"purged": True, "report_id": report_id}
+        # Its report was made (and is now purged): a pending item is done, not to be processed again.
+        if item.status == AuditRunItem.Status.PENDING:
+            item.status = AuditRunItem.Status.DONE
+        items.append(item)
+    AuditRunItem.objects.bulk_update(items, ["payload", "result", "status"])
+    return len(items)
 
 
 def _delete_rows(model: type[Model], ids: list) -> dict[str, int]:
@@ -108,6 +209,10 @@ def _delete_rows(model: type[Model], ids: list) -> dict[str, int]:
         lifted = Hold.objects.filter(incident_id__in=ids, lifted_at__isnull=False)
         if n := lifted._raw_delete(lifted.db):
             counts[Hold._meta.db_table] = n
+    elif model is AuditRun:
+        # A raw delete does not cascade: the items go first.
+        items = AuditRunItem.objects.filter(run_id__in=ids)
+        counts[AuditRunItem._meta.db_table] = items._raw_delete(items.db)
     rows = model.objects.filter(pk__in=ids)
     counts[model._meta.db_table] = rows._raw_delete(rows.db)
     history_model = _history_model(model)
@@ -131,36 +236,74 @@ def purge_expired(
 ) -> PurgeResult:
     """The retention purge. Skipped (and logged) when retention is switched off (0 days)."""
     settings = settings_current()
-    log = PurgeLog(actor_kind=actor_kind, started_at=now, dry_run=dry_run, retention_days=settings.retention_days)
-    counts: dict[str, int] = {}
     if not settings.retention_days:
-        log.reason = "retention disabled"
-    else:
-        log.cutoff = cutoff = now - timedelta(days=settings.retention_days)  # computed once for the whole purge
-        log.reason = f"retention {settings.retention_days} days" + (" (dry run)" if dry_run else "")
-        for model, qs in _expired_querysets(cutoff):
-            table = model._meta.db_table
-            total = qs.count()
-            if dry_run:
-                counts[table] = total
-                if progress:
-                    progress(table, total, total)
-                continue
-            done = 0
-            # Re-query each chunk: deleted rows are gone, and a record held meanwhile drops out.
-            while ids := list(qs.order_by("-pk").values_list("pk", flat=True)[:CHUNK]):
-                with transaction.atomic(), purge_permit(reason=log.reason):
-                    chunk = _delete_rows(model, ids)
-                _add(counts, chunk)
-                done += chunk[table]
-                if progress:
-                    progress(table, done, total)
-                if chunk[table] == 0:
-                    break
-            counts.setdefault(table, 0)
+        log = PurgeLog.objects.create(
+            actor_kind=actor_kind,
+            started_at=now,
+            dry_run=dry_run,
+            retention_days=0,
+            reason="retention disabled",
+            finished_at=timezone.now(),
+        )
+        return PurgeResult(log=log, counts={})
+    cutoff = now - timedelta(days=settings.retention_days)  # computed once for the whole purge
+    # 1. The log first: every chunk below adds to it as it commits.
+    log = PurgeLog.objects.create(
+        actor_kind=actor_kind,
+        started_at=now,
+        dry_run=dry_run,
+        retention_days=settings.retention_days,
+        cutoff=cutoff,
+        reason=f"retention {settings.retention_days} days" + (" (dry run)" if dry_run else ""),
+    )
+    counts: dict[str, int] = {}
+    # 2. Table by table, children first, in chunks.
+    for model, qs in _expired_querysets(cutoff):
+        table = model._meta.db_table
+        total = qs.count()
+        if dry_run:
+            counts[table] = total
+            if model is AuditRun:
+                counts[AuditRunItem._meta.db_table] = AuditRunItem.objects.filter(run__in=qs).count()
+            if progress:
+                progress(table, total, total)
+            continue
+        done = 0
+        # Re-query each chunk: deleted rows are gone, and a record held meanwhile drops out.
+        while ids := list(qs.order_by("-pk").values_list("pk", flat=True)[:CHUNK]):
+            with transaction.atomic(), purge_permit(reason=log.reason):
+                chunk = _delete_rows(model, ids)
+                logged = dict(counts)
+                _add(logged, chunk)
+                log.counts = logged
+                log.save(update_fields=["counts"])  # commits with the deletes it counts, or not at all
+            counts = logged
+            done += chunk[table]
+            if progress:
+                progress(table, done, total)
+            if chunk[table] == 0:
+                break
+        counts.setdefault(table, 0)
+        if model is AuditRun:
+            counts.setdefault(AuditRunItem._meta.db_table, 0)
+    # 3. The batch items still holding a copy of a report just purged (a report id sent again in a newer
+    # batch) keep a stub instead. A dry run purged nothing, so it has nothing to redact.
+    while not dry_run and (orphans := list(_orphaned_items().values_list("pk", "carried_report")[:CHUNK])):
+        with transaction.atomic():
+            redacted = _stub_items(
+                AuditRunItem.objects.filter(pk__in=[pk for pk, _ in orphans]), [report_id for _, report_id in orphans]
+            )
+            logged = dict(counts)
+            _add(logged, {REDACTED_ITEMS: redacted})
+            log.counts = logged
+            log.save(update_fields=["counts"])
+        counts = logged
+        if not redacted:
+            break
+    # 4. Done: the zero counts and the end time.
     log.counts = counts
     log.finished_at = timezone.now()
-    log.save()
+    log.save(update_fields=["counts", "finished_at"])
     return PurgeResult(log=log, counts=counts)
 
 
@@ -211,8 +354,17 @@ def records_purge_early(*, model_label: str, ids: list, reason: str, actor: User
         plan.append((model, list(rows.values_list("pk", flat=True))))
     counts: dict[str, int] = {}
     with transaction.atomic(), purge_permit(reason=f"Director {actor.get_username()}: {reason}"[:300]):
+        report_ids = [
+            report_id
+            for target, target_ids in plan
+            if target is AuditRecord
+            for report_id in AuditRecord.objects.filter(pk__in=target_ids).values_list("report_id", flat=True)
+        ]
         for target, target_ids in plan:
             _add(counts, _delete_rows(target, target_ids))
+        # The batch items that carried a purged report keep only its id.
+        if redacted := _redact_run_items(report_ids):
+            counts[REDACTED_ITEMS] = redacted
         log = PurgeLog.objects.create(
             actor_kind=PurgeLog.Actor.DIRECTOR,
             actor=actor,

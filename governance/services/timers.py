@@ -3,7 +3,7 @@
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 
 from aura_project.errors import DomainError
@@ -18,6 +18,10 @@ from workforce.services.events import Outbox
 from workforce.services.workers import worker_lock
 
 log = logging.getLogger(__name__)
+
+# AuditRecord.duration_ms is a 32-bit integer on PostgreSQL: an attempt silent for more than ~24.8 days
+# would overflow it. Any wait that long is far past every timeout, so the clamp changes no verdict.
+DURATION_MS_MAX = 2_147_483_647
 
 
 def timers_expire(*, now: datetime) -> int:
@@ -51,7 +55,11 @@ def timers_expire(*, now: datetime) -> int:
 def silent_workers_sweep(*, now: datetime) -> int:
     """An attempt with no report within the silence timeout is reported, by us, as a timeout: the same
     Auditor/HR path as any report, so the worker is disciplined and the task reassigned. The report id is
-    the attempt's, so a second sweep never reports the same silence twice."""
+    the attempt's, so a second sweep never reports the same silence twice.
+
+    Each attempt stands alone: report_submit runs its own transaction, so one that fails (a database error,
+    a refused report) is logged and the sweep goes on. Attempts go oldest first, and a failure that stopped
+    the sweep would stop every later sweep at the same attempt."""
     settings = settings_current()
     timeout = timedelta(minutes=settings.silent_timeout_minutes)
     silent = Assignment.objects.filter(
@@ -59,7 +67,7 @@ def silent_workers_sweep(*, now: datetime) -> int:
     ).select_related("task", "worker")
     caught = 0
     for attempt in silent.order_by("started_at", "pk"):
-        waited_ms = int((now - attempt.started_at).total_seconds() * 1000)
+        waited_ms = min(int((now - attempt.started_at).total_seconds() * 1000), DURATION_MS_MAX)
         report = ReportInput(
             task_id=attempt.task.task_id,
             model_id=attempt.worker.model_id,
@@ -71,6 +79,9 @@ def silent_workers_sweep(*, now: datetime) -> int:
             outcome = report_submit(report=report, report_id=f"silent:{attempt.pk}", now=now)
         except DomainError as exc:
             log.warning("silent attempt %s not reported: %s", attempt.pk, exc.message)
+            continue
+        except DatabaseError:
+            log.exception("silent attempt %s not reported: database error; the next sweep tries again", attempt.pk)
             continue
         caught += 0 if outcome.replayed else 1
     return caught

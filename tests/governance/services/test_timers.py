@@ -5,11 +5,13 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import DataError, transaction
 from django.utils import timezone
 
 from governance.domain.detection import Violation
 from governance.models import AuditRecord, DisciplinaryAction, Incident, Penalty
 from governance.selectors import settings_current, worker_standing
+from governance.services import timers as timers_module
 from governance.services.discipline import director_intervene, hr_decide
 from governance.services.reports import ReportInput, report_submit
 from governance.services.timers import silent_workers_sweep, timers_expire
@@ -19,6 +21,8 @@ from workforce.services.tasks import task_complete, task_register
 pytestmark = pytest.mark.django_db
 
 SECOND = timedelta(seconds=1)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 @pytest.fixture
@@ -252,3 +256,42 @@ def test_run_timers_ends_what_is_due_and_reports_the_silent(director):
     cooling.refresh_from_db()
     assert cooling.status == Worker.Status.ACTIVE
     assert Task.objects.get(task_id="cmd-task").current_worker.model_id == "cmd-spare"
+
+
+# --- A sweep that old or failing attempts cannot stop -------------------------------------------------------
+
+
+def test_an_attempt_silent_for_months_is_reported_with_its_wait_capped_to_what_the_column_holds(t0):
+    hire("forgotten")
+    hire("spare")
+    task_register(task_id="forgotten-task", capability="code", priority=5, model_id="forgotten", now=t0 - 60 * DAY)
+
+    assert silent_workers_sweep(now=t0) == 1
+
+    # 60 days in milliseconds overflows PostgreSQL's integer column (a DataError that stopped every sweep).
+    assert AuditRecord.objects.get().duration_ms == timers_module.DURATION_MS_MAX == 2**31 - 1
+
+
+def test_an_attempt_the_database_refuses_does_not_stop_the_sweep_for_the_others(t0, monkeypatch, caplog):
+    for model_id in ("first", "second", "spare"):
+        hire(model_id)
+    task_register(task_id="first-task", capability="code", priority=5, model_id="first", now=t0 - 2 * HOUR)
+    task_register(task_id="second-task", capability="code", priority=5, model_id="second", now=t0 - HOUR)
+    first = Assignment.objects.get(worker__model_id="first")
+    real_submit = timers_module.report_submit
+
+    def refused_for_the_first(*, report, report_id, now):
+        if report_id == f"silent:{first.pk}":
+            with transaction.atomic():  # as report_submit's own transaction would be when the error came
+                raise DataError("integer out of range")
+        return real_submit(report=report, report_id=report_id, now=now)
+
+    monkeypatch.setattr(timers_module, "report_submit", refused_for_the_first)
+
+    assert silent_workers_sweep(now=t0) == 1
+
+    assert list(AuditRecord.objects.values_list("worker__model_id", flat=True)) == ["second"]
+    assert f"silent attempt {first.pk} not reported" in caplog.text
+    # The next sweep, with the database willing, reports the first one.
+    monkeypatch.setattr(timers_module, "report_submit", real_submit)
+    assert silent_workers_sweep(now=t0) == 1
