@@ -18,11 +18,13 @@ class Command(BaseCommand):
         )
         log = result.log
         verb = "would delete" if dry_run else "deleted"
-        total = sum(n for table, n in result.counts.items() if not table.startswith("governance_historical"))
-        history = sum(n for table, n in result.counts.items() if table.startswith("governance_historical"))
+        counts = result.counts
+        history = sum(n for table, n in counts.items() if "_historical" in table)
+        redacted = sum(n for table, n in counts.items() if table.endswith("(redacted)"))
+        total = sum(counts.values()) - history - redacted
         self.stdout.write(
             self.style.SUCCESS(
-                f"Purge {verb} {total} records and {history} history rows "
+                f"Purge {verb} {total} records and {history} history rows, and redacted {redacted} batch items "
                 f"(cutoff {log.cutoff.isoformat() if log.cutoff else 'none'}; {log.reason}). PurgeLog #{log.pk}."
             )
         )

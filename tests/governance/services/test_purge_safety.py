@@ -276,3 +276,24 @@ def test_stored_command_answers_older_than_the_cutoff_go(now):
 
     assert list(CommandRecord.objects.values_list("pk", flat=True)) == [young.pk]
     assert result.counts["governance_commandrecord"] == 1 and not CommandRecord.objects.filter(pk=old.pk).exists()
+
+
+def test_the_purge_command_counts_redacted_batch_items_apart_from_deleted_records(now):
+    import io
+
+    from django.core.management import call_command
+
+    worker = hire("counted")
+    hire("spare-2")
+    report = hallucinate(worker, now - 400 * DAY)
+    kept = hallucinate(worker, now - 10 * DAY)
+    batch(report, kept, finished_at=now - 10 * DAY)
+    out = io.StringIO()
+
+    call_command("purge_expired", stdout=out)
+
+    log = PurgeLog.objects.get()
+    deleted = sum(n for table, n in log.counts.items() if "_historical" not in table and table != REDACTED_ITEMS)
+    assert log.counts[REDACTED_ITEMS] == 1
+    assert f"Purge deleted {deleted} records" in out.getvalue()
+    assert "redacted 1 batch items" in out.getvalue()
