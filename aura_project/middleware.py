@@ -22,3 +22,17 @@ class BodySizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class ApiSlashMiddleware:
+    """The seeds' services answered `POST /audit`, `/enforce` and `/score` without a trailing slash. A Manager
+    written against them only changes its base URL, so `/api/audit` must work as `/api/audit/` does. Django's
+    APPEND_SLASH would answer a POST with a redirect that drops the body; here the path is completed instead."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith("/api/") and not request.path_info.endswith("/"):
+            request.path_info += "/"
+        return self.get_response(request)
