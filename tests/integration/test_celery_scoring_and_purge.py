@@ -137,7 +137,7 @@ def test_a_celery_worker_runs_the_daily_purge_with_the_history_rows(celery_worke
     purge_expired.apply_async()
 
     log = wait_for(
-        lambda: PurgeLog.objects.filter(dry_run=False).first(),
+        lambda: PurgeLog.objects.filter(dry_run=False, finished_at__isnull=False).first(),
         timeout=90,
         what="the worker to run the purge",
         worker=celery_worker,
