@@ -122,6 +122,18 @@ def _report(modeladmin, request, *, done: str, failures: list[str]) -> None:
         modeladmin.message_user(request, "Refused: " + "; ".join(failures), messages.ERROR)
 
 
+def _apply_each(modeladmin, request, objects, call, *, verb: str, noun: str) -> None:
+    """Call one service per chosen record, each in its own transaction; report successes and refusals."""
+    done, failures = 0, []
+    for obj in objects:
+        try:
+            call(obj)
+            done += 1
+        except DomainError as exc:
+            failures.append(f"{obj}: {exc.message}")
+    _report(modeladmin, request, done=f"{verb} {_plural(done, noun)}." if done else "", failures=failures)
+
+
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -256,15 +268,18 @@ def place_hold(modeladmin, request, queryset):
     )
     if not isinstance(answer, dict):
         return answer
-    now, placed, failures = timezone.now(), 0, []
+    now = timezone.now()
     target = "worker" if modeladmin.model is Worker else "incident"
-    for obj in queryset:
-        try:
-            hold_place(kind=answer["kind"], reason=answer["reason"], actor=request.user, now=now, **{target: obj})
-            placed += 1
-        except DomainError as exc:
-            failures.append(f"{obj}: {exc.message}")
-    _report(modeladmin, request, done=f"Placed {_plural(placed, 'hold')}." if placed else "", failures=failures)
+    _apply_each(
+        modeladmin,
+        request,
+        queryset,
+        lambda obj: hold_place(
+            kind=answer["kind"], reason=answer["reason"], actor=request.user, now=now, **{target: obj}
+        ),
+        verb="Placed",
+        noun="hold",
+    )
     return None
 
 
@@ -282,14 +297,15 @@ def lift_holds(modeladmin, request, queryset):
     )
     if not isinstance(answer, dict):
         return answer
-    now, lifted, failures = timezone.now(), 0, []
-    for hold in queryset:
-        try:
-            hold_lift(hold=hold, actor=request.user, now=now)
-            lifted += 1
-        except DomainError as exc:
-            failures.append(f"{hold}: {exc.message}")
-    _report(modeladmin, request, done=f"Lifted {_plural(lifted, 'hold')}." if lifted else "", failures=failures)
+    now = timezone.now()
+    _apply_each(
+        modeladmin,
+        request,
+        queryset,
+        lambda hold: hold_lift(hold=hold, actor=request.user, now=now),
+        verb="Lifted",
+        noun="hold",
+    )
     return None
 
 
@@ -311,14 +327,15 @@ def overturn_actions(modeladmin, request, queryset):
     )
     if not isinstance(answer, dict):
         return answer
-    now, done, failures = timezone.now(), 0, []
-    for action in queryset.order_by("pk"):
-        try:
-            action_overturn(action=action, reason=answer["reason"], actor=request.user, now=now)
-            done += 1
-        except DomainError as exc:
-            failures.append(f"{action}: {exc.message}")
-    _report(modeladmin, request, done=f"Overturned {_plural(done, 'action')}." if done else "", failures=failures)
+    now = timezone.now()
+    _apply_each(
+        modeladmin,
+        request,
+        queryset.order_by("pk"),
+        lambda action: action_overturn(action=action, reason=answer["reason"], actor=request.user, now=now),
+        verb="Overturned",
+        noun="action",
+    )
     return None
 
 
@@ -338,14 +355,17 @@ def _intervention(action: str, verb: str, description: str, intro: str):
         )
         if not isinstance(answer, dict):
             return answer
-        now, done, failures = timezone.now(), 0, []
-        for worker in queryset:
-            try:
-                director_intervene(worker=worker, action=action, reason=answer["reason"], actor=request.user, now=now)
-                done += 1
-            except DomainError as exc:
-                failures.append(f"{worker}: {exc.message}")
-        _report(modeladmin, request, done=f"{verb} {_plural(done, 'worker')}." if done else "", failures=failures)
+        now = timezone.now()
+        _apply_each(
+            modeladmin,
+            request,
+            queryset,
+            lambda worker: director_intervene(
+                worker=worker, action=action, reason=answer["reason"], actor=request.user, now=now
+            ),
+            verb=verb,
+            noun="worker",
+        )
         return None
 
     intervene.__name__ = f"worker_{action.lower()}"
