@@ -11,6 +11,7 @@ urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
     path("incidents/<uuid:incident_id>/", views.IncidentDetailView.as_view(), name="incident-detail"),
     # Before workforce's routes, so "<model_id>/record/" is never read as a worker id ending in /record.
+    path("workers/", views.WorkerListView.as_view(), name="worker-list"),
     path("workers/<path:model_id>/record/", views.WorkerRecordView.as_view(), name="worker-record"),
     path("workers/<path:model_id>/", views.WorkerDetailView.as_view(), name="worker-detail"),
 ]

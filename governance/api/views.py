@@ -21,6 +21,7 @@ from governance.services.audit_runs import audit_run_submit
 from governance.services.discipline import enforcement_run
 from governance.services.reports import ReportInput, report_submit
 from governance.services.scoring import score_calculate, score_record
+from workforce.api import views as workforce_views
 from workforce.api.permissions import ReadAnyRoleWriteManager, RecordsReader
 from workforce.models import Worker
 
@@ -198,6 +199,13 @@ class IncidentDetailView(APIView):
     def get(self, request, incident_id):
         incident = get_object_or_404(Incident.objects.select_related("worker", "task"), pk=incident_id)
         return Response(s.IncidentSerializer(incident).data)
+
+
+class WorkerListView(workforce_views.WorkerListView):
+    """The roster and hiring, with the tier budgets of the governance settings in force."""
+
+    def tier_budgets(self) -> dict:
+        return dict(settings_current().tier_budgets)
 
 
 class WorkerDetailView(APIView):

@@ -2,9 +2,10 @@ from django.urls import path
 
 from workforce.api import views
 
-# Worker and task ids are the Manager's own strings and may hold slashes (openai/gpt-4o): path converters.
+# GET/POST workers/ is served by governance's subclass of views.WorkerListView, so hires get the tier budgets
+# of the settings in force. Worker and task ids are the Manager's own strings and may hold slashes
+# (openai/gpt-4o): path converters.
 urlpatterns = [
-    path("workers/", views.WorkerListView.as_view(), name="worker-list"),
     path("tasks/", views.TaskRegisterView.as_view(), name="task-register"),
     path("tasks/<path:task_id>/assign/", views.TaskAssignView.as_view(), name="task-assign"),
     path("tasks/<path:task_id>/complete/", views.TaskCompleteView.as_view(), name="task-complete"),

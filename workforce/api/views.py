@@ -49,8 +49,13 @@ class WorkerListView(APIView):
     def post(self, request):
         data = s.WorkerHireSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        worker = worker_hire(**data.validated_data)
+        worker = worker_hire(**data.validated_data, tier_budgets=self.tier_budgets())
         return Response(s.WorkerSerializer(worker).data, status=status.HTTP_201_CREATED)
+
+    def tier_budgets(self) -> dict | None:
+        """The budgets a new hire gets by tier; None for the defaults. Governance, which keeps the Director's
+        settings, serves this route with its own answer (workforce may not import governance)."""
+        return None
 
 
 class TaskRegisterView(APIView):
