@@ -9,6 +9,10 @@ from governance.services.audit_runs import audit_run_process, audit_runs_sweep
 # Transient failures worth retrying; anything else is a bug and should show up as a failure.
 TRANSIENT = (DatabaseError, InterfaceError, ConnectionError, TimeoutError)
 
+# Every task sets both limits. A task that sets only time_limit inherits the global soft limit
+# (CELERY_TASK_SOFT_TIME_LIMIT, 540 s): below it Celery refuses the task in apply_async, so beat never sent it;
+# above it the soft limit would stop a long run at 540 s anyway. The soft limit leaves the task time to roll back.
+
 
 @shared_task(
     bind=True,
@@ -23,7 +27,9 @@ def process_audit_run(self, run_id: str) -> str:
     return audit_run_process(run_id=run_id).status
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, time_limit=120)
+@shared_task(
+    acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, soft_time_limit=100, time_limit=120
+)
 def sweep_pending_runs() -> dict:
     """Queue again the audit and scoring runs that waited too long for the broker."""
     from governance.services.scoring_runs import scoring_runs_sweep
@@ -32,14 +38,18 @@ def sweep_pending_runs() -> dict:
     return {"audit_runs": audit_runs_sweep(now=now), "scoring_runs": scoring_runs_sweep(now=now)}
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5, time_limit=1800)
+@shared_task(
+    acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5, soft_time_limit=1740, time_limit=1800
+)
 def process_scoring_run(run_id: int) -> str:
     from governance.services.scoring_runs import scoring_run_execute
 
     return scoring_run_execute(run_id=run_id).status
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, time_limit=120)
+@shared_task(
+    acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, soft_time_limit=100, time_limit=120
+)
 def start_scoring_run() -> int:
     """Beat's hourly tick. The key is the hour, so a tick delivered twice is one run."""
     from governance.services.scoring_runs import scoring_run_start
@@ -49,7 +59,9 @@ def start_scoring_run() -> int:
     return run.pk
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, time_limit=300)
+@shared_task(
+    acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, soft_time_limit=270, time_limit=300
+)
 def run_timers() -> dict:
     from governance.services.timers import silent_workers_sweep, timers_expire
 
@@ -57,7 +69,9 @@ def run_timers() -> dict:
     return {"expired": timers_expire(now=now), "silent": silent_workers_sweep(now=now)}
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, time_limit=3600)
+@shared_task(
+    acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, soft_time_limit=3540, time_limit=3600
+)
 def purge_expired() -> dict:
     """Beat's daily retention purge."""
     from governance.models import PurgeLog
