@@ -16,7 +16,8 @@ Caveats for later migrations:
   keeps triggers through ALTER TABLE, and its incident check names no columns.
 - TRUNCATE fires no row trigger. Django's test flush on PostgreSQL relies on that; SQLite's flush uses
   DELETE, so a transactional_db test there must not leave evidence rows behind without a permit.
-- The Historical* tables are left unprotected on purpose: the purge deletes their rows too.
+- The Historical* tables of these models get the same triggers in 0010_history_append_only; the purge deletes
+  their rows under its permit too.
 """
 
 from django.db import migrations
@@ -136,9 +137,7 @@ def _sqlite_triggers(incident_model) -> list[tuple[str, str, str]]:
         return f"OLD.{column} IS NOT NEW.{column}"
 
     evidence_changed = " OR ".join(
-        differs(field)
-        for field in incident_model._meta.concrete_fields
-        if field.column not in INCIDENT_MUTABLE_COLUMNS
+        differs(field) for field in incident_model._meta.concrete_fields if field.column not in INCIDENT_MUTABLE_COLUMNS
     )
     triggers = [
         _trigger(
@@ -211,7 +210,6 @@ def create_triggers(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("governance", "0003_purge_permit"),
         ("workforce", "0001_initial"),

@@ -13,7 +13,10 @@ the report id. What stays:
 - anything a kept record still points at: an incident whose report, action or penalty is kept, and an
   action whose OVERTURN is kept. Such records go on a later run, when what points at them has gone.
 A lifted hold goes with the incident it covered: it names nothing once the incident has gone.
-Evidence tables refuse DELETE unless the transaction holds a purge permit (see services/permits.py).
+The Director's early purge also deletes the Manager events that copy the purged records (an incident's
+violations, an action's reason, a score), in its one transaction, after checking holds under row locks.
+Evidence tables and their Historical* tables refuse DELETE unless the transaction holds a purge permit (see
+services/permits.py).
 Deletes run in chunks of CHUNK rows, children before parents, one short transaction per chunk, so reports
 keep flowing while a large purge runs. The cutoff is computed once. The PurgeLog row is written first and
 each chunk adds its counts to it in the chunk's own transaction, so a purge killed halfway still says what
@@ -52,6 +55,8 @@ CHUNK = 500
 Progress = Callable[[str, int, int], None]
 # PurgeLog.counts key for batch items whose copy of a purged report was replaced by a stub (not deleted).
 REDACTED_ITEMS = f"{AuditRunItem._meta.db_table} (redacted)"
+# The events a report's task repair writes, their reason listing the incident's violations.
+REPORT_TASK_EVENTS = (Event.Kind.TASK_REASSIGNED, Event.Kind.TASK_WAITING)
 
 
 @dataclass
@@ -310,9 +315,68 @@ def purge_expired(
 PURGEABLE = {m._meta.label_lower: m for m in (AuditRecord, Incident, DisciplinaryAction, ScoreRecord, Penalty)}
 
 
+def _lock_hold_targets(model: type[Model], rows: QuerySet) -> None:
+    """Lock, FOR UPDATE, the rows a hold on the chosen records would name: their workers, then their incidents.
+
+    Workers before incidents and each in primary-key order, as the report pipeline and the overturn take them.
+    PostgreSQL checks a new hold's foreign keys at its commit with a key-share lock on these rows, so a hold
+    placed while this purge runs waits for it and lands after it (on a purged incident it then fails); a hold
+    committed before the lock is seen by the check that follows. SQLite's IMMEDIATE transactions already make
+    the purge the only writer."""
+    list(Worker.objects.select_for_update().filter(pk__in=rows.values("worker_id")).order_by("pk").values("pk"))
+    if model is Incident:
+        incidents = rows.values("pk")
+    elif model is ScoreRecord:
+        return
+    else:
+        incidents = rows.filter(incident__isnull=False).values("incident_id")
+    list(Incident.objects.select_for_update().filter(pk__in=incidents).order_by("pk").values("pk"))
+
+
+def _events_copying(plan: list[tuple[type[Model], list]]) -> list[int]:
+    """The Manager events that copy what an early purge deletes.
+
+    An event names the incident (incident.opened carries its violations, action.applied the action's reason),
+    the action or the score it reports by id. The task events of the incident's own report name no incident but
+    give its violations as their reason; the outbox stamps them with the report's clock, so they are the task's
+    events at the incident's reported_at. The JSON lookups only narrow the candidates: each is confirmed here,
+    since SQLite compares a JSON number and a string loosely."""
+    purged = {model: ids for model, ids in plan}
+    incidents = list(
+        Incident.objects.filter(pk__in=purged.get(Incident, [])).values_list("pk", "task__task_id", "reported_at")
+    )
+    named = {
+        "incident_id": {str(pk) for pk, _, _ in incidents},
+        "action_id": set(purged.get(DisciplinaryAction, [])),
+        "score_id": set(purged.get(ScoreRecord, [])),
+    }
+    candidates = Q(pk__in=[])
+    for key, values in named.items():
+        if values:
+            candidates |= _json_key_in("payload", key, list(values))
+    for _, task_id, reported_at in incidents:
+        candidates |= Q(kind__in=REPORT_TASK_EVENTS, task_id=task_id, created_at=reported_at)
+    task_events = {(task_id, reported_at) for _, task_id, reported_at in incidents}
+    return [
+        pk
+        for pk, kind, task_id, created_at, payload in Event.objects.filter(candidates).values_list(
+            "pk", "kind", "task_id", "created_at", "payload"
+        )
+        if any(_names(payload, key, values) for key, values in named.items())
+        or (kind in REPORT_TASK_EVENTS and (task_id, created_at) in task_events)
+    ]
+
+
+def _names(payload, key: str, values: set) -> bool:
+    """The payload's `key` is one of `values`, of the same type (an id 1 is not "1", nor True)."""
+    value = payload.get(key) if isinstance(payload, dict) else None
+    return type(value) in (str, int) and value in values
+
+
 def records_purge_early(*, model_label: str, ids: list, reason: str, actor: User, now: datetime) -> PurgeLog:
-    """The Director's manual cleanup: chosen records go before their time, with their history. An incident
-    takes its report, actions and penalties with it; an action takes its overturn. Held records are refused."""
+    """The Director's manual cleanup: chosen records go before their time, with their history and the Manager
+    events that copy them. An incident takes its report, actions and penalties with it; an action takes its
+    overturn. Held records are refused."""
     # A human Director, signed in to an active account: no API key (even a Director's) and no other role.
     if not (isinstance(actor, User) and actor.is_active and is_director(actor)):
         raise DomainError("only the Director may purge records", field="actor", code="forbidden")
@@ -321,19 +385,54 @@ def records_purge_early(*, model_label: str, ids: list, reason: str, actor: User
     model = PURGEABLE.get(model_label.lower())
     if model is None:
         raise DomainError(f"{model_label} records cannot be purged", field="model")
-    workers, incidents = _open_holds()
-    rows = model.objects.filter(pk__in=ids)
-    held_q = Q(worker_id__in=workers)
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        rows = model.objects.filter(pk__in=ids)
+        # 1. Lock, then look for holds: checked before the transaction, a hold placed in between went unseen.
+        _lock_hold_targets(model, rows)
+        workers, incidents = _open_holds()
+        held_q = Q(worker_id__in=workers)
+        if model is Incident:
+            held_q |= Q(pk__in=incidents)
+        elif model is not ScoreRecord:
+            held_q |= Q(incident_id__in=incidents)
+        if rows.filter(held_q).exists():
+            raise DomainError("some chosen records are under an open hold; lift it first", field="ids", code="held")
+        # 2. What goes, read under the same locks (an overturn made meanwhile goes with its action).
+        plan = _early_purge_plan(model, rows)
+        report_ids = [
+            report_id
+            for target, target_ids in plan
+            if target is AuditRecord
+            for report_id in AuditRecord.objects.filter(pk__in=target_ids).values_list("report_id", flat=True)
+        ]
+        events = _events_copying(plan)
+        # 3. Delete, children first, then the Manager events that copy them. Events refuse UPDATE, so they
+        # cannot be redacted in place; a gap in the ids is harmless to the Manager's cursor.
+        with purge_permit(reason=f"Director {actor.get_username()}: {reason}"[:300]):
+            for target, target_ids in plan:
+                _add(counts, _delete_rows(target, target_ids))
+            if events:
+                _add(counts, _delete_rows(Event, events))
+        # 4. The batch items that carried a purged report keep only its id.
+        if redacted := _redact_run_items(report_ids):
+            counts[REDACTED_ITEMS] = redacted
+        log = PurgeLog.objects.create(
+            actor_kind=PurgeLog.Actor.DIRECTOR,
+            actor=actor,
+            reason=reason,
+            counts=counts,
+            started_at=now,
+            finished_at=now,
+        )
+    return log
+
+
+def _early_purge_plan(model: type[Model], rows: QuerySet) -> list[tuple[type[Model], list]]:
+    """(model, ids) to delete, children before parents."""
+    chosen = list(rows.values_list("pk", flat=True))
     if model is Incident:
-        held_q |= Q(pk__in=incidents)
-    elif model is not ScoreRecord:
-        held_q |= Q(incident_id__in=incidents)
-    if rows.filter(held_q).exists():
-        raise DomainError("some chosen records are under an open hold; lift it first", field="ids", code="held")
-    plan: list[tuple[type[Model], list]] = []
-    if model is Incident:
-        chosen = list(rows.values_list("pk", flat=True))
-        plan += [
+        return [
             (Penalty, list(Penalty.objects.filter(incident_id__in=chosen).values_list("pk", flat=True))),
             (
                 DisciplinaryAction,
@@ -346,31 +445,7 @@ def records_purge_early(*, model_label: str, ids: list, reason: str, actor: User
             (AuditRecord, list(AuditRecord.objects.filter(incident_id__in=chosen).values_list("pk", flat=True))),
             (Incident, chosen),
         ]
-    elif model is DisciplinaryAction:
-        chosen = list(rows.values_list("pk", flat=True))
+    if model is DisciplinaryAction:
         overturns = list(DisciplinaryAction.objects.filter(overturns_id__in=chosen).values_list("pk", flat=True))
-        plan.append((DisciplinaryAction, sorted(set(chosen) | set(overturns), reverse=True)))
-    else:
-        plan.append((model, list(rows.values_list("pk", flat=True))))
-    counts: dict[str, int] = {}
-    with transaction.atomic(), purge_permit(reason=f"Director {actor.get_username()}: {reason}"[:300]):
-        report_ids = [
-            report_id
-            for target, target_ids in plan
-            if target is AuditRecord
-            for report_id in AuditRecord.objects.filter(pk__in=target_ids).values_list("report_id", flat=True)
-        ]
-        for target, target_ids in plan:
-            _add(counts, _delete_rows(target, target_ids))
-        # The batch items that carried a purged report keep only its id.
-        if redacted := _redact_run_items(report_ids):
-            counts[REDACTED_ITEMS] = redacted
-        log = PurgeLog.objects.create(
-            actor_kind=PurgeLog.Actor.DIRECTOR,
-            actor=actor,
-            reason=reason,
-            counts=counts,
-            started_at=now,
-            finished_at=now,
-        )
-    return log
+        return [(DisciplinaryAction, sorted(set(chosen) | set(overturns), reverse=True))]
+    return [(model, chosen)]

@@ -366,3 +366,68 @@ def test_raw_sql_rewrite_of_incident_evidence_is_refused():
     )
     incident.refresh_from_db()
     assert incident.evidence == [{"line": "the model made it up"}]
+
+
+# --- The history of evidence --------------------------------------------------------------------------------
+
+HISTORY_OF_EVIDENCE = [evidence for evidence in DELETE_GUARDED if hasattr(evidence.model, "history")]
+
+
+def history_rows(evidence: Evidence) -> tuple[models.QuerySet, str]:
+    """A fresh record's history rows, and the history table's name."""
+    obj = evidence.build()
+    history_model = evidence.model.history.model
+    rows = history_model.objects.filter(id=obj.pk)
+    assert rows.exists()
+    return rows, history_model._meta.db_table
+
+
+def test_every_evidence_model_with_a_history_is_covered():
+    assert {str(evidence) for evidence in HISTORY_OF_EVIDENCE} == {
+        "AuditRecord",
+        "DisciplinaryAction",
+        "ScoreRecord",
+        "Penalty",
+        "Incident",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("evidence", HISTORY_OF_EVIDENCE, ids=str)
+def test_rewriting_a_history_row_is_refused(evidence):
+    rows, table = history_rows(evidence)
+    row = rows.get()
+
+    assert_refused(lambda: rows.update(history_change_reason="rewritten"), table=table, operation="UPDATE")
+    row.history_change_reason = "rewritten"
+    assert_refused(row.save, table=table, operation="UPDATE")
+    assert_refused(
+        lambda: raw(f"UPDATE {table} SET history_change_reason = 'rewritten' WHERE history_id = %s", [row.pk]),
+        table=table,
+        operation="UPDATE",
+    )
+
+    assert rows.get().history_change_reason != "rewritten"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("evidence", HISTORY_OF_EVIDENCE, ids=str)
+def test_erasing_a_history_row_is_refused(evidence):
+    rows, table = history_rows(evidence)
+    row = rows.get()
+
+    assert_refused(rows.delete, table=table, operation="DELETE")
+    assert_refused(lambda: raw(f"DELETE FROM {table} WHERE history_id = %s", [row.pk]), table=table, operation="DELETE")
+
+    assert rows.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("evidence", HISTORY_OF_EVIDENCE, ids=str)
+def test_a_history_row_may_be_deleted_under_a_purge_permit(evidence):
+    rows, table = history_rows(evidence)
+
+    with transaction.atomic(), purge_permit(reason="retention test"):
+        raw(f"DELETE FROM {table} WHERE history_id = %s", [rows.get().pk])
+
+    assert not rows.exists()
