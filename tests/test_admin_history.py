@@ -141,6 +141,21 @@ def test_the_director_still_edits_a_workers_name(director, worker):
     assert worker.name == "GPT-4o (2024-08)"
 
 
+def test_the_director_cannot_rename_a_workers_model_id(director, worker):
+    # Renamed, the Manager's id would answer 404 and its later reports would name nobody.
+    client = logged_in(director)
+    page = client.get(admin_url(worker, "change"))
+
+    response = client.post(admin_url(worker, "change"), worker_form(worker, model_id="renamed/model", name="renamed"))
+
+    assert 'name="model_id"' not in page.content.decode()
+    assert "openai/gpt-4o" in page.content.decode()  # shown, to read
+    assert response.status_code == 302
+    worker.refresh_from_db()
+    assert (worker.model_id, worker.name) == ("openai/gpt-4o", "renamed")
+    assert not Worker.objects.filter(model_id="renamed/model").exists()
+
+
 # --- Policies go through their service -----------------------------------------------------------------------
 
 

@@ -124,6 +124,13 @@ class WorkerAdmin(HistoryAdmin):
         "updated_at",
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The model_id is how the Manager knows the worker: renamed, the Manager's id would answer 404 and its
+        # reports, scores and events would name nobody. It is set at hire and never changes; only an add form
+        # (the admin has none) may fill it in.
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if obj is None else ["model_id", *fields]
+
     def has_add_permission(self, request) -> bool:
         return False  # the Manager hires through the API, whose service sets the budget and writes the event
 

@@ -53,6 +53,20 @@ def test_a_long_model_id_without_a_provider_prefix_is_hired(api):
     assert body["provider"] == "m" * 100
 
 
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_no_api_call_renames_a_hired_worker(api, director_key, method):
+    # The worker resource is read-only: there is no update endpoint, so a new model_id is refused whoever asks,
+    # the Manager by its role and the Director's key for want of the method.
+    api.hire(GPT)
+
+    for client, refused in ((api.client, 403), (director_key, 405)):
+        response = getattr(client, method)(f"/api/workers/{GPT}/", {"model_id": "renamed/model"}, format="json")
+        assert response.status_code == refused, response.content
+
+    assert list(Worker.objects.values_list("model_id", flat=True)) == [GPT]
+    assert api.get(f"/api/workers/{GPT}/")["model_id"] == GPT
+
+
 @pytest.fixture
 def fleet(api):
     api.hire(GPT, tier="SENIOR", capabilities=["code", "review"])
