@@ -42,3 +42,12 @@ class Conflict(DomainError):
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message, field=field, code="conflict")
+
+
+class Forbidden(DomainError):
+    """The actor's roles do not allow the write."""
+
+    status_code = 403
+
+    def __init__(self, message: str, *, field: str | None = "actor") -> None:
+        super().__init__(message, field=field, code="forbidden")

@@ -36,11 +36,13 @@ from governance.models import (
     Hold,
     Incident,
     Penalty,
+    PendingSanction,
     Policy,
     PurgeLog,
     PurgePermit,
     ScoreRecord,
     ScoringRun,
+    Spike,
 )
 from governance.selectors import settings_current, worker_standing
 from governance.services.discipline import director_intervene
@@ -48,11 +50,14 @@ from governance.services.holds import hold_lift, hold_place
 from governance.services.overturn import action_overturn
 from governance.services.policies import policy_problems, policy_update
 from governance.services.purge import REDACTED_ITEMS, records_purge_early
+from governance.services.review import CONFIRM, DISMISS, sanction_review
 from governance.services.scoring_runs import scoring_run_start
 from governance.services.settings import settings_problems, settings_publish
 from workforce import admin as workforce_admin
 from workforce.admin import AppendOnlyAdminMixin, HistoryAdmin, RoleAccessMixin, ViewOnlyAdminMixin
+from workforce.domain.lifecycle import intervention_problem
 from workforce.models import Worker
+from workforce.selectors import worker_state
 
 # An early purge deletes in one transaction; a larger cleanup is the retention purge's job, in chunks.
 EARLY_PURGE_LIMIT = 500
@@ -385,17 +390,12 @@ worker_blacklist = _intervention(
     "BLACKLIST", "Blacklisted", "Blacklist", "The worker is never routed again and can never be rehired."
 )
 
-# Which interventions make sense for a worker in each status; the service enforces the rules themselves.
-INTERVENTIONS_BY_STATUS = {
-    "worker_rehire": {Worker.Status.TERMINATED},
-    "worker_suspend": {Worker.Status.ACTIVE, Worker.Status.COOLDOWN, Worker.Status.PROBATION},
-    "worker_terminate": {
-        Worker.Status.ACTIVE,
-        Worker.Status.COOLDOWN,
-        Worker.Status.PROBATION,
-        Worker.Status.SUSPENDED,
-    },
-    "worker_blacklist": set(Worker.Status.values) - {Worker.Status.BLACKLISTED},
+# The admin offers an intervention only where the domain's rule lets it apply (the service refuses the rest).
+INTERVENTION_ACTIONS = {
+    "worker_rehire": "REHIRE",
+    "worker_suspend": "SUSPEND",
+    "worker_terminate": "TERMINATE",
+    "worker_blacklist": "BLACKLIST",
 }
 
 
@@ -676,7 +676,7 @@ class ScoringRunAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_director_permission(request):
             raise PermissionDenied
-        run, created = scoring_run_start(trigger=ScoringRun.Trigger.DIRECTOR, now=timezone.now())
+        run, created = scoring_run_start(trigger=ScoringRun.Trigger.DIRECTOR, now=timezone.now(), actor=request.user)
         if created:
             self.message_user(
                 request, f"Scoring run {run.key} queued; it scores every worker with new evidence.", messages.SUCCESS
@@ -720,6 +720,78 @@ class PurgePermitAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
     list_display = ["id", "reason", "created_at"]
 
 
+# --- The spike guard's review queue --------------------------------------------------------------------------
+
+
+def _review(decision: str, verb: str, description: str, intro: str):
+    """An admin action confirming or dismissing each chosen held sanction."""
+
+    def review(modeladmin, request, queryset):
+        answer = _intermediate(
+            modeladmin,
+            request,
+            queryset,
+            action=review.__name__,
+            form_class=ReasonForm,
+            title=description,
+            submit=description,
+            intro=intro,
+        )
+        if not isinstance(answer, dict):
+            return answer
+        now = timezone.now()
+        _apply_each(
+            modeladmin,
+            request,
+            queryset.order_by("pk"),
+            lambda held: sanction_review(
+                sanction=held, decision=decision, reason=answer["reason"], actor=request.user, now=now
+            ),
+            verb=verb,
+            noun="held sanction",
+        )
+        return None
+
+    review.__name__ = f"{decision}_sanctions"
+    return admin.action(description=description, permissions=["director"])(review)
+
+
+confirm_sanctions = _review(
+    CONFIRM,
+    "Confirmed",
+    "Confirm held sanctions",
+    "Each sanction is applied now, naming you and your reason, as if the spike guard had not held it.",
+)
+dismiss_sanctions = _review(
+    DISMISS,
+    "Dismissed",
+    "Dismiss held sanctions",
+    "Each sanction is dropped: the worker stays as it is. The incident and its evidence stay on the record.",
+)
+
+
+@admin.register(PendingSanction)
+class PendingSanctionAdmin(ViewOnlyAdminMixin, HistoryAdmin):
+    """Suspensions, terminations and blacklistings the spike guard held for the Director, with their evidence."""
+
+    list_display = ["created_at", "worker", "action", "status", "violation_type", "reason", "spike", "decided_by"]
+    list_filter = ["status", "action"]
+    search_fields = ["worker__model_id", "reason"]
+    list_select_related = ["worker", "spike", "decided_by", "incident"]
+    actions = [confirm_sanctions, dismiss_sanctions]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Spike)
+class SpikeAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+    """Each spike the guard saw: its scope, figures and how many sanctions it held."""
+
+    list_display = ["started_at", "scope", "figures", "held", "last_seen_at", "settings_version"]
+    search_fields = ["scope"]
+
+
 # --- Workers, governed ---------------------------------------------------------------------------------------
 
 admin.site.unregister(Worker)
@@ -736,7 +808,8 @@ class WorkerAdmin(ObjectActionsMixin, workforce_admin.WorkerAdmin):
     danger_actions = frozenset({"worker_terminate", "worker_blacklist"})
 
     def object_action_applies(self, obj, name: str) -> bool:
-        return obj.status in INTERVENTIONS_BY_STATUS.get(name, set(Worker.Status.values))
+        action = INTERVENTION_ACTIONS.get(name)
+        return action is None or intervention_problem(worker_state(obj), action) is None
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})

@@ -3,14 +3,24 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from governance.domain.detection import DetectionConfig
 from governance.domain.ladder import LadderConfig, PolicyRule, PriorAction, PriorViolation
-from governance.domain.scoring import Thresholds
-from governance.models import Action, DisciplinaryAction, GovernanceSettings, Incident, Policy
-from workforce.domain.lifecycle import LifecycleConfig
-from workforce.models import Worker
+from governance.domain.scoring import RunPolicy, Thresholds
+from governance.domain.spike import ScopeFigures, SpikeConfig, baseline_share
+from governance.models import (
+    Action,
+    AuditRecord,
+    DisciplinaryAction,
+    GovernanceSettings,
+    Incident,
+    PendingSanction,
+    Policy,
+    Spike,
+)
+from workforce.domain.lifecycle import GONE, LifecycleConfig, RecordedAction
+from workforce.models import Assignment, Worker
 
 
 def settings_current() -> GovernanceSettings:
@@ -46,6 +56,26 @@ def lifecycle_config(s: GovernanceSettings) -> LifecycleConfig:
     )
 
 
+def run_policy(s: GovernanceSettings) -> RunPolicy:
+    return RunPolicy(
+        provisional_runs=s.provisional_runs,
+        min_runs_for_promotion=s.min_runs_for_promotion,
+        probation_clean_runs=s.probation_clean_runs,
+    )
+
+
+def spike_config(s: GovernanceSettings) -> SpikeConfig:
+    return SpikeConfig(
+        window=timedelta(minutes=s.spike_window_minutes),
+        share_pct=s.spike_share_pct,
+        min_workers=s.spike_min_workers,
+        baseline=timedelta(days=s.spike_baseline_days),
+        baseline_factor=s.spike_baseline_factor,
+        min_reports=s.spike_min_reports,
+        report_share_pct=s.spike_report_share_pct,
+    )
+
+
 def weights(s: GovernanceSettings) -> dict[str, Decimal]:
     return {name: Decimal(str(value)) for name, value in s.weights.items()}
 
@@ -66,10 +96,22 @@ def _overturned_action_ids(worker: Worker) -> set[int]:
     )
 
 
+def _standing_action_on(incident_ref) -> Exists:
+    return Exists(
+        DisciplinaryAction.objects.filter(incident=incident_ref, overturned_by__isnull=True).exclude(
+            action=Action.OVERTURN
+        )
+    )
+
+
 def worker_violation_record(*, worker: Worker, since: datetime) -> list[PriorViolation]:
-    """The violations on the worker's record (incidents not overturned), newest first."""
-    incidents = Incident.objects.filter(worker=worker, reported_at__gte=since).exclude(
-        status=Incident.Status.OVERTURNED
+    """The violations that counted as a step on the worker's record: incidents not overturned that have an
+    action still standing. An offence that was the same step as an earlier sanction (in flight when it was
+    issued) is recorded but never counted again."""
+    incidents = (
+        Incident.objects.filter(worker=worker, reported_at__gte=since)
+        .exclude(status=Incident.Status.OVERTURNED)
+        .filter(_standing_action_on(OuterRef("pk")))
     )
     from_reports = [
         PriorViolation(type=vtype, at=incident.reported_at)
@@ -130,3 +172,97 @@ def incidents_list(
     if until:
         qs = qs.filter(reported_at__lt=until)
     return qs.order_by("-reported_at", "-id")
+
+
+def worker_recorded_actions(*, worker: Worker) -> list[RecordedAction]:
+    """Every standing action of the worker, oldest first, for the status replay after an overturn."""
+    rows = (
+        DisciplinaryAction.objects.filter(worker=worker, overturned_by__isnull=True)
+        .exclude(action=Action.OVERTURN)
+        .order_by("created_at", "id")
+        .values_list("action", "created_at", "effective_until")
+    )
+    return [RecordedAction(action=a, at=at, until=until) for a, at, until in rows]
+
+
+def attempt_started_at(*, task_pk: int, worker_pk: int) -> datetime | None:
+    """When the worker got the task (its latest attempt at it)."""
+    return (
+        Assignment.objects.filter(task_id=task_pk, worker_id=worker_pk)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+
+
+def spike_ongoing(*, now: datetime, config: SpikeConfig) -> Spike | None:
+    """The spike still going on: one that held a sanction within the window."""
+    return Spike.objects.filter(last_seen_at__gte=now - config.window).order_by("-last_seen_at").first()
+
+
+def _report_counts(qs: QuerySet) -> tuple[int, int]:
+    counts = qs.aggregate(total=Count("pk"), flagged=Count("pk", filter=Q(outcome=AuditRecord.Outcome.VIOLATION)))
+    return counts["total"], counts["flagged"]
+
+
+def spike_figures(
+    *, worker: Worker, violation_types: list[str], now: datetime, config: SpikeConfig
+) -> list[ScopeFigures]:
+    """The guard's figures for each scope the worker is in: the fleet, its provider, its violation types.
+
+    Workers flagged (with an incident) and reports flagged, in the window and over the baseline period: reads
+    on the reported_at and received_at indexes, then counted in memory. The guard asks only when a suspension,
+    termination or blacklisting is about to apply, and not at all while a spike is going on."""
+    start = now - config.baseline
+    window_start = now - config.window
+    flagged = Incident.objects.filter(reported_at__gte=start).values_list(
+        "worker_id", "worker__provider", "violations", "reported_at"
+    )
+    rows = [(w, provider, {v[0] for v in violations}, at) for w, provider, violations, at in flagged]
+    rows.append((worker.pk, worker.provider, set(violation_types), now))  # /enforce names no incident
+    on_payroll = Worker.objects.exclude(status__in=list(GONE))
+    fleet = on_payroll.count()
+    recent_reports = AuditRecord.objects.filter(received_at__gte=window_start)
+    older_reports = AuditRecord.objects.filter(received_at__gte=start, received_at__lt=window_start)
+
+    def figures(scope: str, keep, population: int, reports: QuerySet, baseline_reports: QuerySet) -> ScopeFigures:
+        chosen = [(w, at) for w, provider, types, at in rows if keep(provider, types)]
+        recent = {w for w, at in chosen if at >= window_start}
+        base = baseline_share(chosen, population=population, start=start, end=window_start, window=config.window)
+        total, flagged_reports = _report_counts(reports)
+        if scope.startswith("violation:"):  # the reports flagged for this type: its incidents in the window
+            flagged_reports = sum(1 for w, at in chosen if at >= window_start) - 1
+        old_total, old_flagged = _report_counts(baseline_reports)
+        return ScopeFigures(
+            scope=scope,
+            flagged=len(recent),
+            population=population,
+            baseline_share=base,
+            reports=total,
+            flagged_reports=flagged_reports,
+            baseline_report_share=old_flagged / old_total if old_total else 0.0,
+        )
+
+    scopes = [figures("fleet", lambda provider, types: True, fleet, recent_reports, older_reports)]
+    if worker.provider:
+        mine = Q(worker__provider=worker.provider)
+        population = on_payroll.filter(provider=worker.provider).count()
+        scopes.append(
+            figures(
+                f"provider:{worker.provider}",
+                lambda p, types: p == worker.provider,
+                population,
+                recent_reports.filter(mine),
+                older_reports.filter(mine),
+            )
+        )
+    for vtype in dict.fromkeys(violation_types):
+        scopes.append(
+            figures(f"violation:{vtype}", lambda p, types, v=vtype: v in types, fleet, recent_reports, older_reports)
+        )
+    return scopes
+
+
+def pending_sanctions(*, status: str = PendingSanction.Status.PENDING) -> QuerySet:
+    """The Director's review queue, newest first."""
+    return PendingSanction.objects.filter(status=status).select_related("worker", "incident", "spike")

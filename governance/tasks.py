@@ -5,6 +5,7 @@ from django.db import DatabaseError, InterfaceError
 from django.utils import timezone
 
 from governance.services.audit_runs import audit_run_process, audit_runs_sweep
+from workforce.domain.actor import BEAT, SWEEPER, TIMERS
 
 # Transient failures worth retrying; anything else is a bug and should show up as a failure.
 TRANSIENT = (DatabaseError, InterfaceError, ConnectionError, TimeoutError)
@@ -55,7 +56,7 @@ def start_scoring_run() -> int:
     from governance.services.scoring_runs import scoring_run_start
 
     now = timezone.now()
-    run, _ = scoring_run_start(trigger="beat", now=now, key=f"beat:{now:%Y-%m-%dT%H}")
+    run, _ = scoring_run_start(trigger="beat", now=now, key=f"beat:{now:%Y-%m-%dT%H}", actor=BEAT)
     return run.pk
 
 
@@ -66,7 +67,7 @@ def run_timers() -> dict:
     from governance.services.timers import silent_workers_sweep, timers_expire
 
     now = timezone.now()
-    return {"expired": timers_expire(now=now), "silent": silent_workers_sweep(now=now)}
+    return {"expired": timers_expire(now=now, actor=TIMERS), "silent": silent_workers_sweep(now=now, actor=SWEEPER)}
 
 
 @shared_task(

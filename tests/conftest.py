@@ -74,3 +74,38 @@ def viewer(roles) -> User:
 @pytest.fixture
 def anon_client() -> APIClient:
     return APIClient()
+
+
+def _transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    in_marker = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    return bool(in_marker) or {"transactional_db", "live_server"} & set(request.fixturenames) != set()
+
+
+@pytest.fixture(autouse=True)
+def _evidence_cleared_before_flush(request):
+    """A transactional test ends with a flush. SQLite's flush deletes row by row, and the append-only triggers
+    refuse that on evidence and its history without a purge permit: clear them under one first."""
+    if not _transactional(request) or ON_POSTGRES:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    from django.db import transaction
+
+    from governance.models import (
+        AuditRecord,
+        DisciplinaryAction,
+        Incident,
+        Penalty,
+        PendingSanction,
+        ScoreRecord,
+    )
+    from governance.services.permits import purge_permit
+    from workforce.models import Event
+
+    with transaction.atomic(), purge_permit(reason="test teardown"):
+        for model in (PendingSanction, Penalty, DisciplinaryAction, ScoreRecord, AuditRecord, Incident, Event):
+            for rows in (model.objects.all(), getattr(model, "history", None) and model.history.model.objects.all()):
+                if rows is not None:
+                    rows._raw_delete(rows.db)

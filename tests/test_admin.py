@@ -21,11 +21,13 @@ from governance.models import (
     Hold,
     Incident,
     Penalty,
+    PendingSanction,
     Policy,
     PurgeLog,
     PurgePermit,
     ScoreRecord,
     ScoringRun,
+    Spike,
 )
 from workforce.models import Assignment, Event, Role, ServiceKey, Task, Worker
 
@@ -88,6 +90,9 @@ def rows(roles, director) -> dict[type, object]:
     )
     run = AuditRun.objects.create(created_at=now, submitted_by="manager")
     key, _ = ServiceKey.objects.create_key(name="manager", role=roles[Role.MANAGER.value])
+    spike = Spike.objects.create(
+        scope="fleet", figures={"flagged": 9}, settings_version=1, started_at=now, last_seen_at=now
+    )
     return {
         Worker: worker,
         Task: task,
@@ -139,6 +144,17 @@ def rows(roles, director) -> dict[type, object]:
         CommandRecord: CommandRecord.objects.create(
             key="enforce:retry-1", request_hash="0" * 64, response={"status": "executed"}, created_at=now
         ),
+        Spike: spike,
+        PendingSanction: PendingSanction.objects.create(
+            worker=worker,
+            incident=incident,
+            spike=spike,
+            action="SUSPEND",
+            reason="repeat hallucination",
+            actor_kind="HR",
+            settings_version=1,
+            created_at=now,
+        ),
     }
 
 
@@ -161,6 +177,8 @@ ROW_MODELS = [
     Hold,
     PurgeLog,
     CommandRecord,
+    Spike,
+    PendingSanction,
 ]
 TRACKED = [model for model in ROW_MODELS if hasattr(model._meta, "simple_history_manager_attribute")]
 

@@ -29,9 +29,12 @@ from governance.services.discipline import director_intervene
 from governance.services.holds import hold_lift, hold_place
 from governance.services.overturn import action_overturn
 from governance.services.reports import ReportInput, report_submit
+from workforce.domain.actor import MANAGER, service_key
 from workforce.models import Event, Role, Worker
 from workforce.services.tasks import task_register
 from workforce.services.workers import worker_hire
+
+TEST_MANAGER = service_key("test-manager", MANAGER)  # the Manager's key, for service calls
 
 PURGEABLE = [AuditRecord, Incident, DisciplinaryAction, ScoreRecord, Penalty]
 
@@ -104,10 +107,15 @@ def now():
 @pytest.fixture
 def hallucinating_worker(db, now) -> Worker:
     """A worker that made something up on its first task: a full incident on its record."""
-    worker = worker_hire(model_id="openai/gpt-4o", capabilities=["code"])
-    task_register(task_id="task-1", capability="code", priority=1, model_id=worker.model_id, now=now)
+    worker = worker_hire(actor=TEST_MANAGER, model_id="openai/gpt-4o", capabilities=["code"])
+    task_register(
+        actor=TEST_MANAGER, task_id="task-1", capability="code", priority=1, model_id=worker.model_id, now=now
+    )
     report_submit(
-        report=ReportInput(task_id="task-1", hallucinated=True, logs=["made it up"]), report_id="report-1", now=now
+        actor=TEST_MANAGER,
+        report=ReportInput(task_id="task-1", hallucinated=True, logs=["made it up"]),
+        report_id="report-1",
+        now=now,
     )
     worker.refresh_from_db()
     return worker
@@ -161,7 +169,8 @@ def test_purging_an_incident_takes_its_report_actions_and_penalties_with_their_h
     for model in (Incident, AuditRecord, DisciplinaryAction, Penalty):
         assert not model.objects.filter(pk=evidence[model].pk).exists(), model
         assert history_count(evidence[model]) == 0, model
-    assert ScoreRecord.objects.filter(pk=evidence[ScoreRecord].pk).exists()  # a score names no incident
+    # The incident's penalty move on the reputation goes with it (ScoreRecord.incident).
+    assert not ScoreRecord.objects.filter(pk=evidence[ScoreRecord].pk).exists()
     counts = PurgeLog.objects.get().counts
     assert counts["governance_incident"] == counts["governance_auditrecord"] == 1
     message = " ".join(messages_of(response))
@@ -431,7 +440,7 @@ def test_starting_a_scoring_run_takes_a_post(director_client):
 
 @pytest.fixture
 def steady_worker(db) -> Worker:
-    return worker_hire(model_id="anthropic/claude", capabilities=["code"])
+    return worker_hire(actor=TEST_MANAGER, model_id="anthropic/claude", capabilities=["code"])
 
 
 @pytest.mark.django_db
@@ -448,6 +457,18 @@ def test_the_director_intervenes_on_a_worker_with_a_reason(director, director_cl
     assert (record.action, record.actor_kind, record.actor) == (action.split("_")[1].upper(), "DIRECTOR", director)
     assert record.reason == "caught leaking secrets"
     assert len(messages_of(page)) == 1
+
+
+@pytest.mark.django_db
+def test_suspending_a_terminated_worker_is_reported_as_refused_not_done(director, director_client, steady_worker):
+    director_intervene(worker=steady_worker, action="TERMINATE", reason="budget", actor=director, now=timezone.now())
+
+    page = run_action(director_client, Worker, [steady_worker], "worker_suspend", reason="just in case")
+
+    shown = messages_of(page)
+    assert not any(m.startswith("Suspended") for m in shown)
+    assert any("Refused" in m and "suspend refused: the worker is terminated" in m for m in shown)
+    assert list(DisciplinaryAction.objects.values_list("action", flat=True)) == ["TERMINATE"]
 
 
 @pytest.mark.django_db
@@ -529,8 +550,8 @@ def test_overturning_a_suspension_reinstates_the_worker(director, director_clien
     )
     assert (steady_worker.status, steady_worker.suspended_until) == (Worker.Status.ACTIVE, None)
     kinds = list(Event.objects.order_by("id").values_list("kind", flat=True)[events_before:])
-    assert kinds == ["worker.status_changed", "action.applied"]
-    assert Event.objects.last().payload["overturns"] == suspension.pk
+    assert kinds == ["action.applied", "worker.status_changed"]  # the overturn, then what it changed
+    assert Event.objects.get(kind="action.applied", payload__action="OVERTURN").payload["overturns"] == suspension.pk
     assert "Overturned 1 action." in messages_of(page)
 
 

@@ -116,6 +116,7 @@ class WorkerAdmin(HistoryAdmin):
         "reputation",
         "scored_runs",
         "runs_since_tier_change",
+        "probation_clean_runs",
         "cooldown_until",
         "suspended_until",
         "unhealthy_until",

@@ -16,6 +16,7 @@ def worker_state(worker: Worker) -> WorkerState:
         cooldown_until=worker.cooldown_until,
         suspended_until=worker.suspended_until,
         runs_since_tier_change=worker.runs_since_tier_change,
+        probation_clean_runs=worker.probation_clean_runs,
     )
 
 

@@ -42,7 +42,16 @@ class AuditResultSerializer(serializers.Serializer):
     report = serializers.DictField(required=False, help_text="{task_id, violations, evidence}")
     incident_id = serializers.UUIDField(required=False)
     actions = serializers.ListField(child=serializers.CharField(), required=False)
+    held_for_review = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Sanctions the spike guard held for the Director."
+    )
+    same_step = serializers.BooleanField(
+        required=False, help_text="The task was in flight at the last sanction: recorded, with no new action."
+    )
     reassigned_to = serializers.CharField(required=False, allow_null=True)
+    worker_status = serializers.CharField(required=False)
+    reputation = serializers.IntegerField(required=False)
+    policy_version = serializers.IntegerField(required=False)
 
 
 class AuditBatchSerializer(serializers.Serializer):
@@ -92,6 +101,7 @@ class EnforceSerializer(serializers.Serializer):
 class EnforceResultSerializer(serializers.Serializer):
     actions = serializers.ListField(child=serializers.CharField())
     status = serializers.CharField()
+    held_for_review = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class ScoreSerializer(serializers.Serializer):

@@ -59,7 +59,9 @@ class AuditView(APIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         report_id = _report_id(request, fields.pop("report_id"))
-        outcome = report_submit(report=ReportInput(**fields), report_id=report_id, now=timezone.now())
+        outcome = report_submit(
+            report=ReportInput(**fields), report_id=report_id, now=timezone.now(), actor=request.user
+        )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(outcome.body, status=status.HTTP_200_OK, headers=headers)
 
@@ -77,7 +79,7 @@ class AuditBatchView(APIView):
         data.is_valid(raise_exception=True)
         run, replayed = audit_run_submit(
             reports=[dict(r) for r in data.validated_data["reports"]],
-            submitted_by=str(request.user),
+            actor=request.user,
             now=timezone.now(),
             idempotency_key=_idempotency_key(request, max_length=COMMAND_KEY_MAX),
         )
@@ -110,6 +112,7 @@ class EnforceView(APIView):
         result = enforcement_run(
             **data.validated_data,
             now=timezone.now(),
+            actor=request.user,
             idempotency_key=_idempotency_key(request, max_length=COMMAND_KEY_MAX),
         )
         return Response(result)
@@ -142,6 +145,7 @@ class ScoreView(APIView):
                 penalties=v["penalties"],
                 previous_score=v["previous_score"],
                 now=timezone.now(),
+                actor=request.user,
                 run_key=f"{SCORE_KEY_PREFIX}{key}" if key else None,
             )
         return Response(result)
@@ -207,6 +211,9 @@ class WorkerListView(workforce_views.WorkerListView):
     def tier_budgets(self) -> dict:
         return dict(settings_current().tier_budgets)
 
+    def serializer_context(self) -> dict:
+        return {"provisional_runs": settings_current().provisional_runs}
+
 
 class WorkerDetailView(APIView):
     permission_classes = [RecordsReader]
@@ -217,7 +224,8 @@ class WorkerDetailView(APIView):
         standing = worker_standing(worker=worker, now=timezone.now(), s=settings_current())
         worker.active_strikes = standing["active_strikes"]
         worker.active_warnings = standing["active_warnings"]
-        return Response(s.WorkerDetailSerializer(worker).data)
+        context = {"provisional_runs": settings_current().provisional_runs}
+        return Response(s.WorkerDetailSerializer(worker, context=context).data)
 
 
 class WorkerRecordView(APIView):

@@ -72,11 +72,36 @@ class Decision:
     violations: list[Violation]
     severity: int
     reasons: dict[str, str] = field(default_factory=dict)
+    same_step: bool = False  # the offence was in flight when the last sanction was issued: no new step
+
+
+# Actions that tell a worker it is being disciplined; an offence counts as a new step only after one of them.
+SANCTIONS = frozenset({WARNING, STRIKE, "DEMOTE", SUSPEND, TERMINATE, "BLACKLIST"})
 
 
 def active_count(record: Sequence[PriorAction], action: str, window: timedelta, now: datetime) -> int:
     """How many `action`s in the record are still inside their active window."""
     return sum(1 for prior in record if prior.action == action and now - prior.at < window)
+
+
+def last_sanction_at(record: Sequence[PriorAction]) -> datetime | None:
+    """When the worker was last told: the newest standing sanction in its record."""
+    return max((prior.at for prior in record if prior.action in SANCTIONS), default=None)
+
+
+def in_flight(*, assigned_at: datetime | None, told_at: datetime | None) -> bool:
+    """Progressive discipline escalates only after the worker was told: an offence on a task it already held
+    when its last standing sanction was issued is recorded, but is the same step, not a new one."""
+    return assigned_at is not None and told_at is not None and assigned_at <= told_at
+
+
+def active_window(action: str | None, config: LadderConfig) -> timedelta:
+    """How long a violation of a type counts on the record: as long as the sanction its policy gives."""
+    if action == STRIKE:
+        return config.strike_active
+    if action == WARNING:
+        return config.warning_active
+    return config.repeat_window
 
 
 def decide(
@@ -88,12 +113,25 @@ def decide(
     now: datetime,
     policies: Mapping[str, PolicyRule] = DEFAULT_POLICIES,
     config: LadderConfig = LadderConfig(),
+    assigned_at: datetime | None = None,
 ) -> Decision:
-    """Run the ladder. Steps follow the foundation issue's numbering."""
+    """Run the ladder. Steps follow the foundation issue's numbering, after the "told first" rule.
+
+    `violation_record` holds only violations that counted as a step (their incident's actions stand);
+    `assigned_at` is when the worker got the task the offence is on (None for /enforce, which names none)."""
+    # 0. An offence on a task already in flight when the last standing sanction was issued is the same step.
+    if in_flight(assigned_at=assigned_at, told_at=last_sanction_at(action_record)):
+        severity = max((v.severity for v in violations), default=0)
+        return Decision(actions=[], violations=list(violations), severity=severity, same_step=True)
     actions: dict[str, str] = {}  # action -> reason; a dict keeps the first reason and deduplicates
     all_violations = list(violations)
     recent = Counter(v.type for v in violation_record if now - v.at < config.repeat_window)
-    on_record = Counter(v.type for v in violation_record)
+    # An expired warning or strike counts toward nothing: each type counts for its own sanction's window.
+    on_record = Counter(
+        v.type
+        for v in violation_record
+        if now - v.at < active_window(getattr(policies.get(v.type), "action", None), config)
+    )
 
     for violation in violations:
         # 1. Each violation gets its policy's action.

@@ -95,3 +95,96 @@ def determine_action(reputation: int, thresholds: Thresholds = Thresholds()) -> 
 def promotion_allowed(*, runs_since_tier_change: int, status: str, min_runs: int = 5) -> bool:
     """One lucky run never promotes, nor does a worker in cooldown or on probation."""
     return runs_since_tier_change >= min_runs and status not in ("COOLDOWN", "PROBATION")
+
+
+CONFIRM = "CONFIRM"
+GONE = ("TERMINATED", "BLACKLISTED")
+OUT_OF_SERVICE = ("SUSPENDED", *GONE)
+TOP_TIER = "PRINCIPAL"
+
+
+@dataclass(frozen=True)
+class ScoredWorker:
+    """A worker as the Accountant sees it after this score was counted (scored_runs includes it)."""
+
+    status: str
+    tier: str
+    scored_runs: int
+    runs_since_tier_change: int
+    probation_clean_runs: int = 0
+
+
+@dataclass(frozen=True)
+class RunPolicy:
+    provisional_runs: int = 5
+    min_runs_for_promotion: int = 5
+    probation_clean_runs: int = 5
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What the Accountant applies after its guards, and the worker's probation count after this score."""
+
+    action: str
+    reason: str
+    probation_clean_runs: int
+    confirm: bool = False  # the probation is passed: a CONFIRM action ends it
+
+
+def applied_action(*, action: str, worker: ScoredWorker, clean: bool, policy: RunPolicy = RunPolicy()) -> Applied:
+    """The one place that decides what a score does (the single-score API and the scoring runs both call it).
+
+    1. A terminated or blacklisted worker is not sanctioned, nor terminated, again.
+    2. A probation ends after `probation_clean_runs` clean scores in a row; a score with a violation restarts
+       the count.
+    3. A provisional reputation (fewer than `provisional_runs` scores) is a guess: it neither promotes nor
+       terminates; a TERMINATE is applied as a WARNING.
+    4. PROMOTE needs `min_runs_for_promotion` scores since the last tier change, a worker in service, not in
+       cooldown or on probation, and a tier to go to.
+    """
+    if worker.status in GONE:
+        return Applied(NONE, "terminated", worker.probation_clean_runs)
+    count, confirm = worker.probation_clean_runs, False
+    if worker.status == "PROBATION":
+        count = count + 1 if clean else 0
+        confirm = count >= policy.probation_clean_runs
+    provisional = worker.scored_runs < policy.provisional_runs
+    if action == TERMINATE and provisional:
+        return Applied(WARNING, "provisional: a TERMINATE applies as a WARNING", count, confirm)
+    if action == PROMOTE:
+        status = "ACTIVE" if confirm and worker.status == "PROBATION" else worker.status
+        if worker.tier == TOP_TIER:
+            return Applied(NONE, "already at the top tier", count, confirm)
+        if provisional:
+            return Applied(NONE, "provisional", count, confirm)
+        if status in OUT_OF_SERVICE or not promotion_allowed(
+            runs_since_tier_change=worker.runs_since_tier_change, status=status, min_runs=policy.min_runs_for_promotion
+        ):
+            return Applied(
+                NONE, f"not yet ({worker.runs_since_tier_change} runs since tier change, {status})", count, confirm
+            )
+    return Applied(action, "", count, confirm)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One stored move of the reputation, replayed by `replay_reputation`."""
+
+    score: int
+    new_weight_pct: int
+
+
+def replay_reputation(start: int, moves: Sequence[Move]) -> int:
+    """The reputation the moves give from `start`, in order: the evidence that stands, replayed."""
+    reputation = start
+    for move in moves:
+        reputation = update_reputation(reputation, move.score, new_weight_pct=move.new_weight_pct)
+    return reputation
+
+
+def discipline_without(*, reports: int, violations: int) -> Decimal:
+    """The discipline dimension again, once some of the run's violations no longer stand."""
+    if reports <= 0:
+        return Decimal(50)
+    clean = max(0, reports - max(0, violations))
+    return (Decimal(clean) / reports * 100).quantize(Decimal("0.01"))

@@ -4,6 +4,7 @@ from governance.models.incident import Incident, Penalty
 from governance.models.policy import Action, Policy
 from governance.models.purge import PurgePermit
 from governance.models.report import AuditRecord, AuditRun, AuditRunItem
+from governance.models.review import PendingSanction, Spike
 from governance.models.runs import Hold, PurgeLog, ScoringRun
 from governance.models.settings import GovernanceSettings
 
@@ -18,9 +19,11 @@ __all__ = [
     "Hold",
     "Incident",
     "Penalty",
+    "PendingSanction",
     "Policy",
     "PurgeLog",
     "PurgePermit",
     "ScoreRecord",
     "ScoringRun",
+    "Spike",
 ]

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from aura_project.history import history_user
+from aura_project.history import ActorHistory, history_user
 from governance.models.policy import Action
 
 
@@ -36,14 +36,18 @@ class DisciplinaryAction(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="overturned_by"
     )
     created_at = models.DateTimeField()
+    actor_label = models.CharField(max_length=200, blank=True, help_text="Who acted: user:..., key:... or system:....")
 
-    history = HistoricalRecords(get_user=history_user)
+    history = HistoricalRecords(get_user=history_user, bases=[ActorHistory])
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(actor_kind="DIRECTOR", actor__isnull=False) | ~Q(actor_kind="DIRECTOR"),
+                # A Director acting through a key has no user row; the key's name is the name then.
+                condition=Q(actor_kind="DIRECTOR", actor__isnull=False)
+                | (Q(actor_kind="DIRECTOR") & ~Q(actor_label=""))
+                | ~Q(actor_kind="DIRECTOR"),
                 name="%(app_label)s_%(class)s_director_named",
                 violation_error_message="A Director's action must name the Director.",
             ),
@@ -64,7 +68,16 @@ class DisciplinaryAction(models.Model):
 
 
 class ScoreRecord(models.Model):
-    """One Accountant score for a Worker (the seed's model_scores). Append-only."""
+    """One move of a Worker's reputation (the seed's model_scores). Append-only.
+
+    A PENALTY move is an incident's points, at report time; a RUN or API score is the Accountant's; a
+    RECOMPUTE sets the reputation again from the evidence that still stands, after an overturn."""
+
+    class Kind(models.TextChoices):
+        RUN = "RUN", "Scoring run"
+        API = "API", "Manager's score"
+        PENALTY = "PENALTY", "Incident penalty"
+        RECOMPUTE = "RECOMPUTE", "Recomputed after an overturn"
 
     worker = models.ForeignKey("workforce.Worker", on_delete=models.PROTECT, related_name="scores")
     score = models.PositiveSmallIntegerField()
@@ -78,9 +91,22 @@ class ScoreRecord(models.Model):
     run_key = models.CharField(
         max_length=200, null=True, blank=True, help_text="The scoring run or request that produced it."
     )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.RUN)
+    incident = models.ForeignKey(
+        "governance.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="score_moves",
+        help_text="A PENALTY move's incident.",
+    )
+    basis = models.JSONField(
+        default=dict, blank=True, help_text="A run's evidence: reports counted and the incidents among them."
+    )
     created_at = models.DateTimeField()
+    actor_label = models.CharField(max_length=200, blank=True, help_text="Who acted: user:..., key:... or system:....")
 
-    history = HistoricalRecords(get_user=history_user)
+    history = HistoricalRecords(get_user=history_user, bases=[ActorHistory])
 
     class Meta:
         ordering = ["-created_at", "-id"]

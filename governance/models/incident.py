@@ -3,7 +3,7 @@ import uuid
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from aura_project.history import history_user
+from aura_project.history import ActorHistory, history_user
 
 
 class Incident(models.Model):
@@ -25,8 +25,9 @@ class Incident(models.Model):
     settings_version = models.BigIntegerField()
     reported_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True, help_text="Who acted: user:..., key:... or system:....")
 
-    history = HistoricalRecords(get_user=history_user)
+    history = HistoricalRecords(get_user=history_user, bases=[ActorHistory])
 
     class Meta:
         ordering = ["-reported_at", "-id"]
@@ -51,8 +52,9 @@ class Penalty(models.Model):
     points = models.IntegerField(help_text="Negative: what the violation takes off a score.")
     settings_version = models.BigIntegerField()
     created_at = models.DateTimeField()
+    actor_label = models.CharField(max_length=200, blank=True, help_text="Who acted: user:..., key:... or system:....")
 
-    history = HistoricalRecords(get_user=history_user)
+    history = HistoricalRecords(get_user=history_user, bases=[ActorHistory])
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,7 +1,7 @@
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from aura_project.history import history_user
+from aura_project.history import ActorHistory, history_user
 
 
 class Action(models.TextChoices):
@@ -16,6 +16,7 @@ class Action(models.TextChoices):
     PROMOTE = "PROMOTE", "Promote"
     REHIRE = "REHIRE", "Rehire"
     REINSTATE = "REINSTATE", "Reinstate"
+    CONFIRM = "CONFIRM", "Confirm (probation passed)"
     OVERTURN = "OVERTURN", "Overturn"
 
 
@@ -28,7 +29,7 @@ class Policy(models.Model):
     description = models.CharField(max_length=300, blank=True)
     active = models.BooleanField(default=True)
 
-    history = HistoricalRecords(get_user=history_user)
+    history = HistoricalRecords(get_user=history_user, bases=[ActorHistory])
 
     class Meta:
         ordering = ["violation_type"]  # served by the unique index

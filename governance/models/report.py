@@ -3,7 +3,7 @@ import uuid
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from aura_project.history import history_user
+from aura_project.history import ActorHistory, history_user
 
 
 class AuditRecord(models.Model):
@@ -35,8 +35,9 @@ class AuditRecord(models.Model):
     response = models.JSONField(default=dict, help_text="The answer given, replayed on a repeat.")
     settings_version = models.BigIntegerField()
     received_at = models.DateTimeField()
+    actor_label = models.CharField(max_length=200, blank=True, help_text="Who acted: user:..., key:... or system:....")
 
-    history = HistoricalRecords(get_user=history_user)
+    history = HistoricalRecords(get_user=history_user, bases=[ActorHistory])
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -26,6 +26,7 @@ class ScoringRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    actor_label = models.CharField(max_length=200, blank=True, help_text="Who started the run.")
 
     class Meta:
         ordering = ["-created_at"]

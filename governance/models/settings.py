@@ -2,18 +2,13 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from aura_project.history import history_user
+from aura_project.history import ActorHistory, history_user
+from governance.domain import scoring
+from workforce.domain.lifecycle import DEFAULT_TIER_BUDGETS
 
-DEFAULT_WEIGHTS = {
-    "confidence": "0.25",
-    "consistency": "0.20",
-    "accuracy": "0.20",
-    "productivity": "0.15",
-    "initiative": "0.10",
-    "discipline": "0.10",
-}
-DEFAULT_PENALTY_POINTS = {"hallucination": -30, "timeout": -20, "scope_drift": -15, "format_violation": -10}
-DEFAULT_TIER_BUDGETS = {"JUNIOR": 1000, "MID": 2000, "SENIOR": 4000, "PRINCIPAL": 8000}
+# One source for each default: the rules' own constants, stored as the JSON the settings keep.
+DEFAULT_WEIGHTS = {name: str(weight) for name, weight in scoring.DEFAULT_WEIGHTS.items()}
+DEFAULT_PENALTY_POINTS = dict(scoring.DEFAULT_PENALTY_POINTS)
 
 
 def _default_weights() -> dict:
@@ -44,7 +39,15 @@ class GovernanceSettings(models.Model):
     reputation_new_weight_pct = models.PositiveSmallIntegerField(
         default=30, help_text="Share of the new score in the reputation EMA, in percent."
     )
-    min_runs_for_promotion = models.PositiveSmallIntegerField(default=5)
+    min_runs_for_promotion = models.PositiveSmallIntegerField(
+        default=5, help_text="Scored runs since the last tier change before a PROMOTE applies."
+    )
+    provisional_runs = models.PositiveSmallIntegerField(
+        default=5, help_text="Below this many scored runs a reputation is provisional: no PROMOTE, no TERMINATE."
+    )
+    probation_clean_runs = models.PositiveSmallIntegerField(
+        default=5, help_text="Clean scored runs that end a probation."
+    )
     scoring_window_days = models.PositiveSmallIntegerField(default=30)
     scoring_window_cap = models.PositiveIntegerField(default=200)
     tier_budgets = models.JSONField(default=_default_tier_budgets)
@@ -64,6 +67,24 @@ class GovernanceSettings(models.Model):
     provider_fault_window_seconds = models.PositiveIntegerField(default=300)
     provider_cooldown_seconds = models.PositiveIntegerField(default=120)
     silent_timeout_minutes = models.PositiveIntegerField(default=30)
+    # The spike guard: a fleet-wide jump in sanctions is held for the Director, not applied
+    spike_window_minutes = models.PositiveIntegerField(default=60)
+    spike_share_pct = models.PositiveSmallIntegerField(
+        default=33, help_text="Share of the scope's workers sanctioned within the window that makes a spike."
+    )
+    spike_min_workers = models.PositiveSmallIntegerField(
+        default=3, help_text="A spike needs at least this many workers sanctioned in the window."
+    )
+    spike_baseline_days = models.PositiveSmallIntegerField(default=7)
+    spike_baseline_factor = models.PositiveSmallIntegerField(
+        default=3, help_text="A spike is also this many times the scope's usual hourly share."
+    )
+    spike_min_reports = models.PositiveSmallIntegerField(
+        default=5, help_text="Flagged reports in the window that can make a spike before many workers are flagged."
+    )
+    spike_report_share_pct = models.PositiveSmallIntegerField(
+        default=50, help_text="Share of the scope's reports flagged within the window that makes a spike."
+    )
     # Retention
     retention_days = models.PositiveIntegerField(default=365)
 
@@ -71,7 +92,7 @@ class GovernanceSettings(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords(get_user=history_user)
+    history = HistoricalRecords(get_user=history_user, bases=[ActorHistory])
 
     class Meta:
         ordering = ["-version"]

@@ -11,23 +11,27 @@ from aura_project.errors import DomainError
 from governance.models import AuditRun, AuditRunItem
 from governance.services.commands import body_fingerprint, command_replay, command_store
 from governance.services.reports import ReportInput, report_submit
+from workforce.domain.actor import on_behalf_of
+from workforce.services.access import actor_require
 
 log = logging.getLogger(__name__)
 
 
 def audit_run_submit(
-    *, reports: list[dict], submitted_by: str, now: datetime, idempotency_key: str | None = None
+    *, reports: list[dict], actor, now: datetime, idempotency_key: str | None = None
 ) -> tuple[AuditRun, bool]:
     """Store the batch, then queue its processing once the rows are committed. With an idempotency key, a
     retried submission returns the first run instead of making a second one (which would count every report
-    without a report_id twice). Answers (run, replayed)."""
+    without a report_id twice). Answers (run, replayed). The run records who submitted it, and its reports
+    are processed on that caller's behalf."""
+    actor = actor_require(actor, "report")
     key = f"batch:{idempotency_key}" if idempotency_key else None
     fingerprint = body_fingerprint(reports)
     try:
         with transaction.atomic():
             if key and (stored := command_replay(key=key, fingerprint=fingerprint)) is not None:
                 return AuditRun.objects.get(pk=stored["id"]), True
-            run = AuditRun.objects.create(total=len(reports), submitted_by=submitted_by[:200], created_at=now)
+            run = AuditRun.objects.create(total=len(reports), submitted_by=actor.label[:200], created_at=now)
             AuditRunItem.objects.bulk_create(
                 AuditRunItem(run=run, position=i, payload=payload) for i, payload in enumerate(reports)
             )
@@ -69,11 +73,12 @@ def audit_run_process(*, run_id) -> AuditRun:
     AuditRun.objects.filter(pk=run.pk).update(
         status=AuditRun.Status.RUNNING, started_at=run.started_at or timezone.now()
     )
+    actor = on_behalf_of(run.submitted_by)
     for item in run.items.filter(status=AuditRunItem.Status.PENDING).order_by("position"):
         fields = {k: v for k, v in item.payload.items() if k != "report_id"}
         try:
             outcome = report_submit(
-                report=ReportInput(**fields), report_id=_item_report_id(run, item), now=timezone.now()
+                report=ReportInput(**fields), report_id=_item_report_id(run, item), now=timezone.now(), actor=actor
             )
             item.status, item.result = AuditRunItem.Status.DONE, outcome.body
         except DomainError as exc:

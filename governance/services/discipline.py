@@ -1,27 +1,33 @@
 """Writes on a Worker's disciplinary record: HR's actions, the Accountant's, and the Director's."""
 
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from aura_project.errors import DomainError, NotFound
+from aura_project.history import acting
 from governance.domain.detection import Violation
 from governance.domain.ladder import PriorViolation, decide
-from governance.models import Action, DisciplinaryAction, GovernanceSettings, Incident
+from governance.domain.spike import first_spike
+from governance.models import Action, DisciplinaryAction, GovernanceSettings, Incident, PendingSanction, Spike
 from governance.selectors import (
     ladder_config,
     lifecycle_config,
     policies_current,
     settings_current,
+    spike_config,
+    spike_figures,
+    spike_ongoing,
     worker_action_record,
     worker_violation_record,
 )
 from governance.services.commands import body_fingerprint, command_replay, command_store
-from workforce.domain.lifecycle import OUT_OF_SERVICE, apply_action
+from workforce.domain.actor import USER, Actor
+from workforce.domain.lifecycle import OUT_OF_SERVICE, apply_action, intervention_problem
 from workforce.models import Worker
 from workforce.selectors import worker_state
-from workforce.services.access import is_director
+from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 from workforce.services.tasks import worker_release_tasks
 from workforce.services.workers import worker_lock, worker_state_save
@@ -29,10 +35,21 @@ from workforce.services.workers import worker_lock, worker_state_save
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Actions that are only their effect on the worker; one that changes nothing is not recorded. Strikes and
 # warnings are records in themselves and are always kept.
-STATE_ONLY_ACTIONS = frozenset({"SUSPEND", "TERMINATE", "BLACKLIST", "PROMOTE", "DEMOTE", "REINSTATE"})
+STATE_ONLY_ACTIONS = frozenset({"SUSPEND", "TERMINATE", "BLACKLIST", "PROMOTE", "DEMOTE", "REINSTATE", "CONFIRM"})
+# What the spike guard holds for the Director instead of applying: the sanctions that empty a fleet.
+HELD_IN_A_SPIKE = frozenset({"SUSPEND", "TERMINATE", "BLACKLIST"})
+_SPIKE_LOCK = 7_301_002  # PostgreSQL advisory lock: one spike, one event, however many reports race
 
 # DisciplinaryAction.violation_type is a varchar: PostgreSQL refuses a longer value (SQLite would keep it).
 VIOLATION_TYPE_MAX = DisciplinaryAction._meta.get_field("violation_type").max_length
+
+
+@dataclass
+class Applied:
+    """What actions_apply did: the actions recorded and the sanctions held for review."""
+
+    records: list[DisciplinaryAction] = field(default_factory=list)
+    held: list[PendingSanction] = field(default_factory=list)
 
 
 def actions_apply(
@@ -41,58 +58,162 @@ def actions_apply(
     actions: list[str],
     reasons: dict[str, str],
     actor_kind: str,
+    actor: Actor,
     settings: GovernanceSettings,
     now: datetime,
     outbox: Outbox,
     incident: Incident | None = None,
-    actor: User | None = None,
     violation_type: str = "",
-) -> list[DisciplinaryAction]:
+    guard: bool = False,
+    until: datetime | None = None,
+) -> Applied:
     """Apply actions to a locked worker: its new state, one DisciplinaryAction per action (and per implied
-    action, such as the DEMOTE a WARNING brings), and its open tasks handed on if it left service."""
+    action, such as the DEMOTE a WARNING brings), and its open tasks handed on if it left service.
+
+    With `guard` (HR's and the Accountant's automation), a suspension, termination or blacklisting during a
+    spike is held for the Director's review instead (governance.domain.spike). `until` overrides the end of a
+    suspension or cooldown (a Director's chosen length)."""
     state = worker_state(worker)
     config = lifecycle_config(settings)
-    records = []
+    result = Applied()
+    spike: Spike | None | bool = False  # False: not looked at yet
     for action in actions:
         effect = apply_action(state, action, now=now, config=config)
         if action in STATE_ONLY_ACTIONS and effect.state == state:
             continue  # e.g. SUSPEND on a worker already terminated: nothing happened, so nothing is recorded
+        if guard and action in HELD_IN_A_SPIKE:
+            if spike is False:
+                spike = _spike_for(
+                    worker=worker, violation_type=violation_type, settings=settings, now=now, outbox=outbox
+                )
+            if spike is not None:
+                result.held.append(
+                    _hold(
+                        worker,
+                        spike,
+                        action,
+                        reasons,
+                        actor_kind,
+                        actor,
+                        settings,
+                        now,
+                        outbox,
+                        incident,
+                        violation_type,
+                    )
+                )
+                continue
+        if until is not None and effect.until is not None:
+            effect = _with_until(effect, action, until)
         state = effect.state
         steps = [(action, reasons.get(action, action.lower()), effect.until)]
         steps += [(implied, f"{implied.lower()} implied by {action.lower()}", None) for implied in effect.implied]
-        for name, reason, until in steps:
-            records.append(
+        for name, reason, ends in steps:
+            result.records.append(
                 DisciplinaryAction.objects.create(
                     worker=worker,
                     incident=incident,
                     action=name,
                     reason=reason[:500],
                     actor_kind=actor_kind,
-                    actor=actor,
+                    actor_id=actor.user_id if actor.kind == USER else None,
+                    actor_label=actor.label,
                     policy_version=settings.version,
                     violation_type=violation_type[:VIOLATION_TYPE_MAX],
-                    effective_until=until,
+                    effective_until=ends,
                     created_at=now,
                 )
             )
-    if not records:
-        return records
+    if not result.records:
+        return result
     was_in_service = worker.status not in OUT_OF_SERVICE
-    worker_state_save(worker=worker, state=state, outbox=outbox, reason=", ".join(r.action for r in records))
-    for record in records:
+    worker_state_save(worker=worker, state=state, outbox=outbox, reason=", ".join(r.action for r in result.records))
+    for record in result.records:
         outbox.add(
             "action.applied",
             model_id=worker.model_id,
             action=record.action,
             reason=record.reason,
-            actor=actor.get_username() if actor else record.actor_kind,
+            actor=actor.label,
+            actor_kind=record.actor_kind,
             incident_id=str(incident.pk) if incident else None,
             until=record.effective_until.isoformat() if record.effective_until else None,
             action_id=record.pk,
         )
     if was_in_service and worker.status in OUT_OF_SERVICE:
         worker_release_tasks(worker=worker, now=now, outbox=outbox, reason=f"left service ({worker.status.lower()})")
-    return records
+    return result
+
+
+def _with_until(effect, action: str, until: datetime):
+    if action == "SUSPEND":
+        return replace(effect, state=replace(effect.state, suspended_until=until), until=until)
+    if action == "WARNING":
+        return replace(effect, state=replace(effect.state, cooldown_until=until), until=until)
+    return effect
+
+
+def _spike_for(*, worker: Worker, violation_type: str, settings, now: datetime, outbox: Outbox) -> Spike | None:
+    """The spike this sanction falls in, or None. A new spike is recorded once and told to the Manager once."""
+    config = spike_config(settings)
+    ongoing = spike_ongoing(now=now, config=config)
+    if ongoing is not None and ongoing.scope == "fleet":
+        return ongoing  # the widest spike is going on: nothing to measure
+    types = [t for t in violation_type.split(",") if t]
+    found = first_spike(spike_figures(worker=worker, violation_types=types, now=now, config=config), config)
+    if found is None:
+        return None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SPIKE_LOCK])
+    spike = spike_ongoing(now=now, config=config)
+    if spike is not None and _breadth(found.scope) < _breadth(spike.scope):
+        # The spike has spread (a provider's, then the fleet's): one spike, widened, still one event.
+        spike.scope, spike.figures = found.scope, found.as_dict()
+        Spike.objects.filter(pk=spike.pk).update(scope=spike.scope, figures=spike.figures)
+    if spike is None:
+        spike = Spike.objects.create(
+            scope=found.scope,
+            figures=found.as_dict(),
+            settings_version=settings.version,
+            started_at=now,
+            last_seen_at=now,
+        )
+        outbox.add("governance.spike", spike_id=spike.pk, settings_version=settings.version, **found.as_dict())
+    return spike
+
+
+def _breadth(scope: str) -> int:
+    """fleet (0) is wider than provider:<name> (1), which is wider than violation:<type> (2)."""
+    return {"fleet": 0, "provider": 1}.get(scope.partition(":")[0], 2)
+
+
+def _hold(worker, spike, action, reasons, actor_kind, actor, settings, now, outbox, incident, violation_type):
+    held = PendingSanction.objects.create(
+        worker=worker,
+        incident=incident,
+        spike=spike,
+        action=action,
+        reason=reasons.get(action, action.lower())[:500],
+        actor_kind=actor_kind,
+        actor_label=actor.label,
+        violation_type=violation_type[:VIOLATION_TYPE_MAX],
+        settings_version=settings.version,
+        created_at=now,
+    )
+    Spike.objects.filter(pk=spike.pk).update(last_seen_at=now, held=spike.held + 1)
+    spike.held += 1
+    outbox.add(
+        "sanction.held",
+        model_id=worker.model_id,
+        action=action,
+        reason=held.reason,
+        pending_id=held.pk,
+        spike_id=spike.pk,
+        scope=spike.scope,
+        incident_id=str(incident.pk) if incident else None,
+    )
+    return held
 
 
 def hr_decide(
@@ -102,9 +223,11 @@ def hr_decide(
     settings: GovernanceSettings,
     now: datetime,
     history: list[str] | None = None,
+    assigned_at: datetime | None = None,
 ):
     """Run the HR ladder against the worker's stored record, or against a caller's `history` (the seed's
-    contract: a list of prior violation types, taken as recent)."""
+    contract: a list of prior violation types, taken as recent). `assigned_at` is when the worker got the
+    reported task: an offence on a task already in flight at its last sanction is the same step."""
     # The record is what retention keeps; retention 0 means "keep forever", so the whole record counts.
     retention_start = now - timedelta(days=settings.retention_days) if settings.retention_days else EPOCH
     if history is None:
@@ -119,6 +242,7 @@ def hr_decide(
         now=now,
         policies=policies_current(),
         config=ladder_config(settings),
+        assigned_at=assigned_at,
     )
 
 
@@ -128,14 +252,17 @@ def enforcement_run(
     violations: list[tuple[str, int]],
     history: list[str] | None,
     now: datetime,
+    actor,
     idempotency_key: str | None = None,
 ) -> dict:
     """The seed's /enforce: decide by policy and apply the actions to the worker. With an idempotency key,
     a retry returns the first answer and applies nothing again (a second STRIKE would read as a repeat)."""
+    actor = actor_require(actor, "enforce")
     key = f"enforce:{idempotency_key}" if idempotency_key else None
     fingerprint = body_fingerprint({"model_id": model_id, "violations": violations, "history": history})
     try:
-        return _enforce(model_id, violations, history, now, key, fingerprint)
+        with acting(actor):
+            return _enforce(model_id, violations, history, now, key, fingerprint, actor)
     except IntegrityError:
         # A concurrent duplicate stored the key first; its answer is the answer.
         replay = command_replay(key=key, fingerprint=fingerprint) if key else None
@@ -144,7 +271,7 @@ def enforcement_run(
         return replay
 
 
-def _enforce(model_id, violations, history, now, key, fingerprint) -> dict:
+def _enforce(model_id, violations, history, now, key, fingerprint, actor: Actor) -> dict:
     with transaction.atomic():
         worker = Worker.objects.filter(model_id=model_id).first()
         if worker is None:
@@ -165,15 +292,17 @@ def _enforce(model_id, violations, history, now, key, fingerprint) -> dict:
             history=history,
         )
         outbox = Outbox(now)
-        actions_apply(
+        applied = actions_apply(
             worker=worker,
             actions=decision.actions,
             reasons=decision.reasons,
             actor_kind=DisciplinaryAction.Actor.HR,
+            actor=actor,
             settings=settings,
             now=now,
             outbox=outbox,
             violation_type=",".join(dict.fromkeys(t for t, _ in violations)),
+            guard=True,
         )
         outbox.flush()
         answer = {
@@ -182,6 +311,7 @@ def _enforce(model_id, violations, history, now, key, fingerprint) -> dict:
             "severity": decision.severity,
             "worker_status": worker.status,
             "policy_version": settings.version,
+            "held_for_review": [h.action for h in applied.held],
         }
         if key:
             command_store(key=key, fingerprint=fingerprint, response=answer, now=now)
@@ -189,19 +319,24 @@ def _enforce(model_id, violations, history, now, key, fingerprint) -> dict:
 
 
 def director_intervene(
-    *, worker: Worker, action: str, reason: str, actor: User, now: datetime
+    *, worker: Worker, action: str, reason: str, actor, now: datetime, until: datetime | None = None
 ) -> list[DisciplinaryAction]:
-    """The Director acts directly on a worker (rehire, blacklist, suspend, ...). The reason is required."""
-    if not (isinstance(actor, User) and actor.is_active and is_director(actor)):
-        raise DomainError("only the Director may intervene", field="actor", code="forbidden")
+    """The Director acts directly on a worker (rehire, blacklist, suspend, ...). The reason is required, and an
+    intervention that would change nothing is refused (workforce.domain.lifecycle.intervention_problem)."""
+    actor = actor_require(actor, "intervene", message="only the Director may intervene")
     if not reason.strip():
         raise DomainError("the Director must give a reason", field="reason")
     if action not in Action.values or action == Action.OVERTURN:
         raise DomainError(f"unknown action {action!r}", field="action")
-    with transaction.atomic():
+    if until is not None and until <= now:
+        raise DomainError("the end must lie in the future", field="until")
+    with acting(actor), transaction.atomic():
         worker = worker_lock(pk=worker.pk)
+        problem = intervention_problem(worker_state(worker), action)
+        if problem is not None:
+            raise DomainError(f"{action.lower()} refused: {problem}", field="action", code="not_applicable")
         outbox = Outbox(now)
-        records = actions_apply(
+        applied = actions_apply(
             worker=worker,
             actions=[action],
             reasons={action: reason},
@@ -210,6 +345,7 @@ def director_intervene(
             settings=settings_current(),
             now=now,
             outbox=outbox,
+            until=until,
         )
         outbox.flush()
-    return records
+    return applied.records

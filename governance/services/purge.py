@@ -43,6 +43,7 @@ from governance.models import (
     Hold,
     Incident,
     Penalty,
+    PendingSanction,
     PurgeLog,
     ScoreRecord,
 )
@@ -107,10 +108,14 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
         .exclude(overturned_by__worker_id__in=workers)
     )
     reports = AuditRecord.objects.filter(received_at__lt=cutoff).exclude(held)
+    scores = ScoreRecord.objects.filter(created_at__lt=cutoff).exclude(held)
+    # Held sanctions are review rows, not evidence: they go with their incident, or when old enough.
+    reviews = PendingSanction.objects.filter(created_at__lt=cutoff).exclude(held)
     return [
         (Penalty, penalties),
+        (PendingSanction, reviews),  # before the actions a confirmed one points at
         (DisciplinaryAction, actions),
-        (ScoreRecord, ScoreRecord.objects.filter(created_at__lt=cutoff).exclude(worker_id__in=workers)),
+        (ScoreRecord, scores),
         (AuditRecord, reports),
         (
             Incident,
@@ -121,7 +126,9 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
             .exclude(pk__in=incidents)
             .exclude(pk__in=_kept_children_of_incidents(Penalty, penalties))
             .exclude(pk__in=_kept_children_of_incidents(DisciplinaryAction, actions))
-            .exclude(pk__in=_kept_children_of_incidents(AuditRecord, reports)),
+            .exclude(pk__in=_kept_children_of_incidents(AuditRecord, reports))
+            .exclude(pk__in=_kept_children_of_incidents(ScoreRecord, scores))
+            .exclude(pk__in=_kept_children_of_incidents(PendingSanction, reviews)),
         ),
         (
             Event,
@@ -208,6 +215,8 @@ def _delete_rows(model: type[Model], ids: list) -> dict[str, int]:
     """Delete rows and their history rows. Raw deletes: the ORM's collector would refuse PROTECTed links
     that this same purge is removing. The caller holds the transaction and the purge permit."""
     counts = {}
+    if not ids:
+        return counts
     if model is Incident:
         # Hold.incident is PROTECT: a lifted hold left behind would make the commit fail. An open hold is not
         # touched, so an incident held since it was chosen makes the chunk fail rather than vanish.
@@ -326,9 +335,7 @@ def _lock_hold_targets(model: type[Model], rows: QuerySet) -> None:
     list(Worker.objects.select_for_update().filter(pk__in=rows.values("worker_id")).order_by("pk").values("pk"))
     if model is Incident:
         incidents = rows.values("pk")
-    elif model is ScoreRecord:
-        return
-    else:
+    else:  # every other evidence row may name an incident (a score: the incident whose penalty it moved)
         incidents = rows.filter(incident__isnull=False).values("incident_id")
     list(Incident.objects.select_for_update().filter(pk__in=incidents).order_by("pk").values("pk"))
 
@@ -394,7 +401,7 @@ def records_purge_early(*, model_label: str, ids: list, reason: str, actor: User
         held_q = Q(worker_id__in=workers)
         if model is Incident:
             held_q |= Q(pk__in=incidents)
-        elif model is not ScoreRecord:
+        else:
             held_q |= Q(incident_id__in=incidents)
         if rows.filter(held_q).exists():
             raise DomainError("some chosen records are under an open hold; lift it first", field="ids", code="held")
@@ -433,7 +440,12 @@ def _early_purge_plan(model: type[Model], rows: QuerySet) -> list[tuple[type[Mod
     chosen = list(rows.values_list("pk", flat=True))
     if model is Incident:
         return [
+            (
+                PendingSanction,
+                list(PendingSanction.objects.filter(incident_id__in=chosen).values_list("pk", flat=True)),
+            ),
             (Penalty, list(Penalty.objects.filter(incident_id__in=chosen).values_list("pk", flat=True))),
+            (ScoreRecord, list(ScoreRecord.objects.filter(incident_id__in=chosen).values_list("pk", flat=True))),
             (
                 DisciplinaryAction,
                 list(
@@ -447,5 +459,7 @@ def _early_purge_plan(model: type[Model], rows: QuerySet) -> list[tuple[type[Mod
         ]
     if model is DisciplinaryAction:
         overturns = list(DisciplinaryAction.objects.filter(overturns_id__in=chosen).values_list("pk", flat=True))
-        return [(DisciplinaryAction, sorted(set(chosen) | set(overturns), reverse=True))]
+        actions = sorted(set(chosen) | set(overturns), reverse=True)
+        reviews = list(PendingSanction.objects.filter(applied_id__in=actions).values_list("pk", flat=True))
+        return [(PendingSanction, reviews), (DisciplinaryAction, actions)]
     return [(model, chosen)]

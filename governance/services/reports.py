@@ -14,13 +14,16 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, OperationalError, transaction
 
 from aura_project.errors import DomainError, IdempotencyConflict, NotFound
+from aura_project.history import acting
 from governance.domain.detection import ReportFacts, correlate, detect_violations, is_provider_fault
 from governance.domain.scoring import update_reputation
 from governance.models import AuditRecord, DisciplinaryAction, GovernanceSettings, Incident, Penalty, ScoreRecord
-from governance.selectors import detection_config, settings_current
+from governance.selectors import attempt_started_at, detection_config, settings_current
 from governance.services.discipline import actions_apply, hr_decide
+from workforce.domain.actor import Actor
 from workforce.domain.routing import provider_cooldown_due
 from workforce.models import Assignment, Task, Worker
+from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 from workforce.services.tasks import attempt_mark, task_repair
 from workforce.services.workers import worker_lock
@@ -60,8 +63,15 @@ class ReportOutcome:
     record_id: int
 
 
-def report_submit(*, report: ReportInput, report_id: str | None, now: datetime) -> ReportOutcome:
-    """Process a report once. A repeat of the same id returns the stored answer; a different body is a 422."""
+def report_submit(*, report: ReportInput, report_id: str | None, now: datetime, actor) -> ReportOutcome:
+    """Process a report once. A repeat of the same id returns the stored answer; a different body is a 422.
+    `actor` sent the report (the Manager's key, or the sweeper for a silence); every row it writes names it."""
+    actor = actor_require(actor, "report")
+    with acting(actor):
+        return _submit(report=report, report_id=report_id, now=now, actor=actor)
+
+
+def _submit(*, report: ReportInput, report_id: str | None, now: datetime, actor: Actor) -> ReportOutcome:
     fingerprint = report.fingerprint()
     if report_id:
         stored = AuditRecord.objects.filter(report_id=report_id).first()
@@ -74,7 +84,7 @@ def report_submit(*, report: ReportInput, report_id: str | None, now: datetime) 
         attempt += 1
         try:
             with transaction.atomic():
-                return _process(report=report, report_id=report_id, fingerprint=fingerprint, now=now)
+                return _process(report=report, report_id=report_id, fingerprint=fingerprint, now=now, actor=actor)
         except IntegrityError:
             # A concurrent duplicate committed the same report id first: answer as it did.
             stored = AuditRecord.objects.filter(report_id=report_id).first()
@@ -115,7 +125,7 @@ def _resolve(report: ReportInput) -> tuple[Task, Worker]:
     return task, worker
 
 
-def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: datetime) -> ReportOutcome:
+def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: datetime, actor: Actor) -> ReportOutcome:
     # 1. Lock the worker (then the task, inside the repair): reports on one worker run one at a time.
     task, worker = _resolve(report)
     worker = worker_lock(pk=worker.pk)
@@ -144,7 +154,7 @@ def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: date
         outcome, body, incident = AuditRecord.Outcome.CLEAN, {"status": "clean", **base}, None
     else:
         outcome = AuditRecord.Outcome.VIOLATION
-        incident, body = _violation(report, task, worker, violations, settings, now, outbox, base)
+        incident, body = _violation(report, task, worker, violations, settings, now, outbox, base, actor)
     record = AuditRecord.objects.create(
         report_id=report_id,
         request_hash=fingerprint,
@@ -165,16 +175,18 @@ def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: date
         response=body,
         settings_version=settings.version,
         received_at=now,
+        actor_label=actor.label,
     )
     # 5. The Manager's inbox, last, so the event-order lock is held briefly.
     outbox.flush()
     return ReportOutcome(body=body, replayed=False, record_id=record.pk)
 
 
-def _violation(report, task, worker, violations, settings: GovernanceSettings, now, outbox: Outbox, base: dict):
+def _violation(report, task, worker, violations, settings: GovernanceSettings, now, outbox: Outbox, base: dict, actor):
     """3. Open the incident, record penalties, run HR, apply, repair the task, move the reputation."""
     correlation = correlate(task.task_id, violations, report.logs, settings.evidence_entries)
-    decision = hr_decide(worker=worker, violations=violations, settings=settings, now=now)
+    assigned_at = attempt_started_at(task_pk=task.pk, worker_pk=worker.pk)
+    decision = hr_decide(worker=worker, violations=violations, settings=settings, now=now, assigned_at=assigned_at)
     incident = Incident.objects.create(
         worker=worker,
         task=task,
@@ -184,6 +196,7 @@ def _violation(report, task, worker, violations, settings: GovernanceSettings, n
         evidence=correlation["evidence"],
         settings_version=settings.version,
         reported_at=now,
+        actor_label=actor.label,
     )
     outbox.add(
         "incident.opened",
@@ -203,6 +216,7 @@ def _violation(report, task, worker, violations, settings: GovernanceSettings, n
             points=int(points[v.type]),
             settings_version=settings.version,
             created_at=now,
+            actor_label=actor.label,
         )
         for v in violations
         if v.type in points
@@ -212,24 +226,30 @@ def _violation(report, task, worker, violations, settings: GovernanceSettings, n
     reason = ", ".join(v.type for v in violations)
     reassigned = task_repair(task=task, failed_worker=worker, now=now, outbox=outbox, reason=reason)
     task.refresh_from_db()
-    actions_apply(
+    applied = actions_apply(
         worker=worker,
         actions=decision.actions,
         reasons=decision.reasons,
         actor_kind=DisciplinaryAction.Actor.HR,
+        actor=actor,
         settings=settings,
         now=now,
         outbox=outbox,
         incident=incident,
         violation_type=",".join(v.type for v in violations),
+        guard=True,
     )
-    reputation = _reputation_penalise(worker, penalties, settings, now, outbox, run_key=_penalty_run_key(base))
+    reputation = _reputation_penalise(
+        worker, incident, penalties, settings, now, outbox, run_key=_penalty_run_key(base), actor=actor
+    )
     body = {
         "status": "violation",
         "report": correlation | {"violations": [v.as_pair() for v in decision.violations]},
         "incident_id": str(incident.pk),
         "severity": incident.severity,
-        "actions": decision.actions,
+        "actions": [a for a in decision.actions if a not in {h.action for h in applied.held}],
+        "held_for_review": [h.action for h in applied.held],
+        "same_step": decision.same_step,
         "reassigned_to": reassigned.model_id if reassigned else None,
         "task_status": task.status,
         "worker_status": worker.status,
@@ -246,9 +266,12 @@ def _penalty_run_key(base: dict) -> str:
     return key if len(key) <= 200 else f"report:sha256:{hashlib.sha256(base['report_id'].encode()).hexdigest()}"
 
 
-def _reputation_penalise(worker: Worker, penalties: list[Penalty], settings, now, outbox: Outbox, run_key: str) -> int:
-    """The Accountant's part of the flow: the attempt scores the reputation minus its penalty points, and the
-    reputation moves by the usual EMA. Recorded as a ScoreRecord so every move of the reputation is evidence."""
+def _reputation_penalise(
+    worker: Worker, incident, penalties: list[Penalty], settings, now, outbox: Outbox, run_key: str, actor: Actor
+) -> int:
+    """The Accountant's part of the flow, and the one place a penalty acts (docs/metrics.md): the attempt
+    scores the reputation minus its penalty points, and the reputation moves by the usual EMA. Recorded as a
+    PENALTY ScoreRecord tied to the incident, so an overturn can take exactly this move back."""
     old = worker.reputation
     attempt_score = max(0, min(100, old + sum(p.points for p in penalties)))
     new = update_reputation(old, attempt_score, new_weight_pct=settings.reputation_new_weight_pct)
@@ -262,7 +285,10 @@ def _reputation_penalise(worker: Worker, penalties: list[Penalty], settings, now
         penalties=[p.reason for p in penalties],
         settings_version=settings.version,
         run_key=run_key,
+        kind=ScoreRecord.Kind.PENALTY,
+        incident=incident,
         created_at=now,
+        actor_label=actor.label,
     )
     worker.reputation = new
     worker._change_reason = "penalty points"

@@ -5,13 +5,15 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
-from aura_project.errors import IdempotencyConflict, NotFound
+from aura_project.errors import DomainError, IdempotencyConflict, NotFound
+from aura_project.history import acting
 from governance.domain import scoring
-from governance.models import DisciplinaryAction, GovernanceSettings, ScoreRecord
-from governance.selectors import settings_current, thresholds, weights
+from governance.models import DisciplinaryAction, GovernanceSettings, Incident, ScoreRecord
+from governance.selectors import run_policy, settings_current, thresholds, weights
 from governance.services.discipline import actions_apply
-from workforce.domain.lifecycle import GONE
+from workforce.domain.actor import Actor
 from workforce.models import Worker
+from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 from workforce.services.workers import worker_lock
 
@@ -36,12 +38,15 @@ def score_record(
     penalties: list[str],
     previous_score: int | None,
     now: datetime,
+    actor,
     run_key: str | None = None,
     settings: GovernanceSettings | None = None,
 ) -> dict:
-    """Score a worker and apply the action (PROMOTE only past the guards). Keyed by run_key, which names one
-    request: a repeat returns the stored result and changes nothing; the key reused for another body or another
-    worker is a 422."""
+    """Score a worker and apply the action the Accountant's guards allow. The previous score is the stored
+    reputation: a `previous_score` that differs from it is refused, so no caller can reset a reputation.
+    Keyed by run_key, which names one request: a repeat returns the stored result and changes nothing; the key
+    reused for another body or another worker is a 422."""
+    actor = actor_require(actor, "score")
     worker = Worker.objects.filter(model_id=model_id).first()
     if worker is None:
         raise NotFound(f"no worker {model_id!r}", field="model_id")
@@ -52,8 +57,10 @@ def score_record(
     if stored is not None:
         return _replay(stored, metrics, penalties, previous_score)
     try:
-        with transaction.atomic():
-            return _record(worker, metrics, penalties, previous_score, now, run_key, settings or settings_current())
+        with acting(actor), transaction.atomic():
+            return _record(
+                worker, metrics, penalties, previous_score, now, run_key, settings or settings_current(), actor
+            )
     except IntegrityError:
         stored = ScoreRecord.objects.filter(worker=worker, run_key=run_key).first()
         if stored is None:
@@ -83,24 +90,44 @@ def _result(record: ScoreRecord) -> dict:
     }
 
 
-def _record(worker, metrics, penalties, previous_score, now, run_key, settings) -> dict:
+def _last_scored_at(worker: Worker):
+    return (
+        ScoreRecord.objects.filter(worker=worker, kind__in=[ScoreRecord.Kind.RUN, ScoreRecord.Kind.API])
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def _record(worker, metrics, penalties, previous_score, now, run_key, settings, actor: Actor) -> dict:
     worker = worker_lock(pk=worker.pk)
-    previous = worker.reputation if previous_score is None else previous_score
+    if previous_score is not None and previous_score != worker.reputation:
+        raise DomainError(
+            f"the worker's reputation is {worker.reputation}; with a model_id the stored reputation is the "
+            "previous score (leave previous_score out, or send the stored value)",
+            field="previous_score",
+        )
+    previous = worker.reputation
     calc = score_calculate(metrics=metrics, penalties=penalties, previous_score=previous, settings=settings)
     worker.reputation = calc["reputation"]
     worker.scored_runs += 1
     worker.runs_since_tier_change += 1
-    applied = calc["action"]
-    if worker.status in GONE:
-        applied = scoring.NONE  # a terminated worker is not sanctioned, nor terminated, again
-    elif applied == scoring.PROMOTE and worker.tier == Worker.Tier.PRINCIPAL:
-        applied = scoring.NONE  # already at the top
-    elif applied == scoring.PROMOTE and not scoring.promotion_allowed(
-        runs_since_tier_change=worker.runs_since_tier_change,
-        status=worker.status,
-        min_runs=settings.min_runs_for_promotion,
-    ):
-        applied = scoring.NONE  # one lucky run never promotes
+    since = _last_scored_at(worker)
+    violated = Incident.objects.filter(worker=worker).exclude(status=Incident.Status.OVERTURNED)
+    violated = violated.filter(reported_at__gt=since) if since is not None else violated
+    decision = scoring.applied_action(
+        action=calc["action"],
+        worker=scoring.ScoredWorker(
+            status=worker.status,
+            tier=worker.tier,
+            scored_runs=worker.scored_runs,
+            runs_since_tier_change=worker.runs_since_tier_change,
+            probation_clean_runs=worker.probation_clean_runs,
+        ),
+        clean=not penalties and not violated.exists(),
+        policy=run_policy(settings),
+    )
+    worker.probation_clean_runs = decision.probation_clean_runs
     outbox = Outbox(now)
     record = ScoreRecord.objects.create(
         worker=worker,
@@ -108,33 +135,70 @@ def _record(worker, metrics, penalties, previous_score, now, run_key, settings) 
         previous_reputation=previous,
         reputation=calc["reputation"],
         action=calc["action"],
-        applied_action=applied,
+        applied_action=decision.action,
         metrics={k: str(v) for k, v in metrics.items()},
         penalties=list(penalties),
         settings_version=settings.version,
         run_key=run_key,
+        kind=ScoreRecord.Kind.API,
         created_at=now,
+        actor_label=actor.label,
     )
     worker._change_reason = f"scored {calc['score']}"
     worker.save()
-    if applied != scoring.NONE:
-        actions_apply(
-            worker=worker,
-            actions=[applied],
-            reasons={applied: f"reputation {calc['reputation']} (score {calc['score']})"},
-            actor_kind=DisciplinaryAction.Actor.ACCOUNTANT,
-            settings=settings,
-            now=now,
-            outbox=outbox,
-        )
+    accountant_apply(
+        worker=worker,
+        decision=decision,
+        reputation=calc["reputation"],
+        score=calc["score"],
+        settings=settings,
+        now=now,
+        outbox=outbox,
+        actor=actor,
+    )
     outbox.add(
         "score.recorded",
         model_id=worker.model_id,
         score=record.score,
         reputation=record.reputation,
         action=record.action,
-        applied_action=applied,
+        applied_action=decision.action,
         score_id=record.pk,
     )
     outbox.flush()
     return _result(record)
+
+
+def accountant_apply(
+    *,
+    worker: Worker,
+    decision: scoring.Applied,
+    reputation: int,
+    score: int,
+    settings,
+    now,
+    outbox: Outbox,
+    actor: Actor,
+) -> None:
+    """The Accountant's actions after a score: the probation's end, then the reputation's action."""
+    actions = ([scoring.CONFIRM] if decision.confirm else []) + (
+        [decision.action] if decision.action != scoring.NONE else []
+    )
+    if not actions:
+        return
+    reasons = {
+        scoring.CONFIRM: f"probation passed: {decision.probation_clean_runs} clean scored runs",
+        decision.action: f"reputation {reputation} (score {score})"
+        + (f"; {decision.reason}" if decision.reason else ""),
+    }
+    actions_apply(
+        worker=worker,
+        actions=actions,
+        reasons=reasons,
+        actor_kind=DisciplinaryAction.Actor.ACCOUNTANT,
+        actor=actor,
+        settings=settings,
+        now=now,
+        outbox=outbox,
+        guard=True,
+    )

@@ -15,12 +15,15 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from aura_project.history import acting, history_attrs
 from governance.domain import scoring
 from governance.domain.metrics import ReportSample, compute_metrics
-from governance.models import AuditRecord, DisciplinaryAction, Penalty, ScoreRecord, ScoringRun
-from governance.selectors import settings_current, thresholds, weights
-from governance.services.discipline import actions_apply
+from governance.models import AuditRecord, Incident, ScoreRecord, ScoringRun
+from governance.selectors import run_policy, settings_current, thresholds, weights
+from governance.services.scoring import accountant_apply
+from workforce.domain.actor import ACCOUNTANT
 from workforce.models import Worker
+from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 
 log = logging.getLogger(__name__)
@@ -29,13 +32,15 @@ RECENT_SCORES = 10  # scores the consistency spread looks at
 
 
 def scoring_run_start(
-    *, trigger: str, now: datetime, key: str | None = None, enqueue: bool = True
+    *, trigger: str, now: datetime, actor, key: str | None = None, enqueue: bool = True
 ) -> tuple[ScoringRun, bool]:
-    """Create the run (or find it, for a repeated key) and, unless the caller runs it, queue it after commit."""
+    """Create the run (or find it, for a repeated key) and, unless the caller runs it, queue it after commit.
+    `actor` started it (beat, a command, the Director); the Accountant does the scoring."""
+    actor = actor_require(actor, "score")
     key = key or f"{trigger}:{now.isoformat(timespec='seconds')}"
     with transaction.atomic():
         run, created = ScoringRun.objects.get_or_create(
-            key=key, defaults={"trigger": trigger, "window_end": now, "created_at": now}
+            key=key, defaults={"trigger": trigger, "window_end": now, "created_at": now, "actor_label": actor.label}
         )
         if created and enqueue:
             transaction.on_commit(lambda: _enqueue(run.pk), robust=True)
@@ -68,7 +73,8 @@ def scoring_run_execute(*, run_id: int) -> ScoringRun:
         return run
     ScoringRun.objects.filter(pk=run.pk).update(status=ScoringRun.Status.RUNNING, started_at=timezone.now())
     try:
-        _score_fleet(run)
+        with acting(ACCOUNTANT):
+            _score_fleet(run)
         # Count the run's scores, not this execution's: a run redelivered after a crash (acks_late) finds the
         # workers it already scored and skips them, and must still report them.
         scored = ScoreRecord.objects.filter(run_key=f"run:{run.key}").count()
@@ -133,47 +139,58 @@ def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
     if not workers:
         return 0
     pks = [w.pk for w in workers]
-    # 2. The window's evidence for all of them, in three queries.
+    # 2. The window's evidence for all of them, in two queries. An overturned incident counts nowhere: its
+    #    report is scored as clean. Penalties are not subtracted here: they acted once, at report time.
     reports = defaultdict(list)
+    counted = defaultdict(list)  # the incidents each worker's discipline dimension counts
+    new_violation = set()  # workers with a standing violation since they were last scored (probation)
+    scored_until = {w.pk: w.evidence_scored_until for w in workers}
     for r in (
         AuditRecord.objects.filter(worker_id__in=pks, received_at__gt=window_start, received_at__lte=window_end)
         .order_by("worker_id", "-received_at")
         .values_list(
-            "worker_id", "duration_ms", "retries", "test_pass_rate", "manager_satisfaction", "confidence", "outcome"
+            "worker_id",
+            "duration_ms",
+            "retries",
+            "test_pass_rate",
+            "manager_satisfaction",
+            "confidence",
+            "outcome",
+            "incident_id",
+            "incident__status",
+            "received_at",
         )
     ):
+        violated = r[6] == AuditRecord.Outcome.VIOLATION and r[8] != Incident.Status.OVERTURNED
+        if violated and (scored_until[r[0]] is None or r[9] > scored_until[r[0]]):
+            new_violation.add(r[0])
         if len(reports[r[0]]) < settings.scoring_window_cap:
-            reports[r[0]].append(
-                ReportSample(
-                    duration_ms=r[1],
-                    retries=r[2],
-                    test_pass_rate=r[3],
-                    manager_satisfaction=r[4],
-                    confidence=r[5],
-                    violated=r[6] == AuditRecord.Outcome.VIOLATION,
-                    provider_fault=r[6] == AuditRecord.Outcome.PROVIDER_FAULT,
-                )
+            sample = ReportSample(
+                duration_ms=r[1],
+                retries=r[2],
+                test_pass_rate=r[3],
+                manager_satisfaction=r[4],
+                confidence=r[5],
+                violated=violated,
+                provider_fault=r[6] == AuditRecord.Outcome.PROVIDER_FAULT,
             )
-    penalties = defaultdict(list)
-    for worker_id, reason in Penalty.objects.filter(
-        worker_id__in=pks, created_at__gt=window_start, created_at__lte=window_end
-    ).values_list("worker_id", "reason"):
-        penalties[worker_id].append(reason)
+            reports[r[0]].append(sample)
+            if violated:
+                counted[r[0]].append(str(r[7]))
     recent = defaultdict(list)
     for worker_id, score in (
-        ScoreRecord.objects.filter(worker_id__in=pks, created_at__gt=window_start, run_key__startswith="run:")
+        ScoreRecord.objects.filter(worker_id__in=pks, created_at__gt=window_start, kind=ScoreRecord.Kind.RUN)
         .order_by("worker_id", "-created_at")
         .values_list("worker_id", "score")
     ):
         if len(recent[worker_id]) < RECENT_SCORES:
             recent[worker_id].append(score)
     # 3. Rules, in memory.
-    records, acting = [], []
-    w8s, points, limits = weights(settings), settings.penalty_points, thresholds(settings)
+    records, acting_on = [], []
+    w8s, points, limits, policy = weights(settings), settings.penalty_points, thresholds(settings), run_policy(settings)
     for worker in workers:
         metrics = compute_metrics(reports[worker.pk], timeout_ms=settings.timeout_ms, recent_scores=recent[worker.pk])
-        known_penalties = [p for p in penalties[worker.pk] if p in points]
-        score = scoring.calculate_score(metrics, known_penalties, weights=w8s, penalty_points=points)
+        score = scoring.calculate_score(metrics, [], weights=w8s, penalty_points=points)
         previous = worker.reputation
         reputation = scoring.update_reputation(previous, score, new_weight_pct=settings.reputation_new_weight_pct)
         action = scoring.determine_action(reputation, limits)
@@ -182,16 +199,20 @@ def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
         worker.runs_since_tier_change += 1
         worker.evidence_scored_until = window_end
         worker.updated_at = now
-        applied = action
-        if action == scoring.PROMOTE and (
-            worker.tier == Worker.Tier.PRINCIPAL
-            or not scoring.promotion_allowed(
-                runs_since_tier_change=worker.runs_since_tier_change,
+        decision = scoring.applied_action(
+            action=action,
+            worker=scoring.ScoredWorker(
                 status=worker.status,
-                min_runs=settings.min_runs_for_promotion,
-            )
-        ):
-            applied = scoring.NONE
+                tier=worker.tier,
+                scored_runs=worker.scored_runs,
+                runs_since_tier_change=worker.runs_since_tier_change,
+                probation_clean_runs=worker.probation_clean_runs,
+            ),
+            clean=worker.pk not in new_violation,
+            policy=policy,
+        )
+        worker.probation_clean_runs = decision.probation_clean_runs
+        own = sum(1 for sample in reports[worker.pk] if not sample.provider_fault)
         records.append(
             ScoreRecord(
                 worker=worker,
@@ -199,35 +220,50 @@ def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
                 previous_reputation=previous,
                 reputation=reputation,
                 action=action,
-                applied_action=applied,
+                applied_action=decision.action,
                 metrics={k: str(v) for k, v in metrics.items()},
-                penalties=known_penalties,
+                penalties=[],
                 settings_version=settings.version,
                 run_key=run_key,
+                kind=ScoreRecord.Kind.RUN,
+                basis={"reports": own, "incidents": counted[worker.pk]},
                 created_at=now,
+                actor_label=ACCOUNTANT.label,
             )
         )
-        if applied != scoring.NONE:
-            acting.append((worker, applied, reputation, score))
+        if decision.action != scoring.NONE or decision.confirm:
+            acting_on.append((worker, decision, reputation, score))
     # 4. Bulk writes, with history rows.
-    bulk_create_with_history(records, ScoreRecord, default_change_reason=f"scoring run {run.key}")
+    reason = f"scoring run {run.key}"
+    bulk_create_with_history(
+        records, ScoreRecord, default_change_reason=reason, custom_historical_attrs=history_attrs()
+    )
     bulk_update_with_history(
         workers,
         Worker,
-        ["reputation", "scored_runs", "runs_since_tier_change", "evidence_scored_until", "updated_at"],
-        default_change_reason=f"scoring run {run.key}",
+        [
+            "reputation",
+            "scored_runs",
+            "runs_since_tier_change",
+            "probation_clean_runs",
+            "evidence_scored_until",
+            "updated_at",
+        ],
+        default_change_reason=reason,
+        custom_historical_attrs=history_attrs(),
     )
     # 5. Actions are the exception, not the rule: applied one worker at a time through the shared service.
     outbox = Outbox(now)
-    for worker, applied, reputation, score in acting:
-        actions_apply(
+    for worker, decision, reputation, score in acting_on:
+        accountant_apply(
             worker=worker,
-            actions=[applied],
-            reasons={applied: f"reputation {reputation} (score {score})"},
-            actor_kind=DisciplinaryAction.Actor.ACCOUNTANT,
+            decision=decision,
+            reputation=reputation,
+            score=score,
             settings=settings,
             now=now,
             outbox=outbox,
+            actor=ACCOUNTANT,
         )
     for record in records:
         outbox.add(

@@ -7,6 +7,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 
 from aura_project.errors import DomainError
+from aura_project.history import acting
 from governance.models import DisciplinaryAction
 from governance.selectors import settings_current
 from governance.services.discipline import actions_apply
@@ -14,6 +15,7 @@ from governance.services.reports import ReportInput, report_submit
 from workforce.domain.lifecycle import timer_expired
 from workforce.models import Assignment, Worker
 from workforce.selectors import worker_state
+from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 from workforce.services.workers import worker_lock
 
@@ -24,8 +26,9 @@ log = logging.getLogger(__name__)
 DURATION_MS_MAX = 2_147_483_647
 
 
-def timers_expire(*, now: datetime) -> int:
+def timers_expire(*, now: datetime, actor) -> int:
     """End every cooldown and suspension whose time has come; each end is a REINSTATE with reason "expired"."""
+    actor = actor_require(actor, "discipline")
     settings = settings_current()
     due = Worker.objects.filter(
         Q(status=Worker.Status.COOLDOWN, cooldown_until__lte=now)
@@ -33,7 +36,7 @@ def timers_expire(*, now: datetime) -> int:
     )
     ended = 0
     for pk in sorted(set(due.values_list("pk", flat=True))):
-        with transaction.atomic():
+        with acting(actor), transaction.atomic():
             worker = worker_lock(pk=pk)
             if not timer_expired(worker_state(worker), now):
                 continue  # changed since the query: someone else ended it, or it was extended
@@ -43,6 +46,7 @@ def timers_expire(*, now: datetime) -> int:
                 actions=["REINSTATE"],
                 reasons={"REINSTATE": "expired"},
                 actor_kind=DisciplinaryAction.Actor.SYSTEM,
+                actor=actor,
                 settings=settings,
                 now=now,
                 outbox=outbox,
@@ -52,14 +56,18 @@ def timers_expire(*, now: datetime) -> int:
     return ended
 
 
-def silent_workers_sweep(*, now: datetime) -> int:
+def silent_workers_sweep(*, now: datetime, actor) -> int:
     """An attempt with no report within the silence timeout is reported, by us, as a timeout: the same
     Auditor/HR path as any report, so the worker is disciplined and the task reassigned. The report id is
     the attempt's, so a second sweep never reports the same silence twice.
 
     Each attempt stands alone: report_submit runs its own transaction, so one that fails (a database error,
     a refused report) is logged and the sweep goes on. Attempts go oldest first, and a failure that stopped
-    the sweep would stop every later sweep at the same attempt."""
+    the sweep would stop every later sweep at the same attempt.
+
+    A worker silent on several tasks is sanctioned once per silence: the tasks were all in flight when the
+    first one's sanction was issued, so the others are the same step (governance.domain.ladder.in_flight)."""
+    actor = actor_require(actor, "report")
     settings = settings_current()
     timeout = timedelta(minutes=settings.silent_timeout_minutes)
     silent = Assignment.objects.filter(
@@ -76,7 +84,7 @@ def silent_workers_sweep(*, now: datetime) -> int:
             error_kind="silent",
         )
         try:
-            outcome = report_submit(report=report, report_id=f"silent:{attempt.pk}", now=now)
+            outcome = report_submit(report=report, report_id=f"silent:{attempt.pk}", now=now, actor=actor)
         except DomainError as exc:
             log.warning("silent attempt %s not reported: %s", attempt.pk, exc.message)
             continue

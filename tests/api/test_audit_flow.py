@@ -162,10 +162,13 @@ def test_several_violations_in_one_report_open_one_incident_with_the_worst_sever
 # --- the HR ladder over the worker's record -----------------------------------------------------
 
 
-def test_a_repeat_within_90_days_suspends_the_worker_and_hands_on_its_other_open_tasks(crew):
-    for task_id in ("t1", "t2", "t3"):
-        crew.register(task_id, model_id=GPT)
+def test_a_repeat_within_90_days_suspends_the_worker_and_hands_on_its_other_open_tasks(clock, crew):
+    crew.register("t1", model_id=GPT)
     crew.report("t1", hallucinated=True)
+    clock.advance(seconds=1)
+    for task_id in ("t2", "t3"):  # given after the strike: the worker was told
+        crew.register(task_id, model_id=GPT)
+    clock.advance(seconds=1)
 
     body = crew.report("t2", hallucinated=True)
 
@@ -182,10 +185,11 @@ def test_a_repeat_within_90_days_suspends_the_worker_and_hands_on_its_other_open
     assert Worker.objects.get(model_id=GPT).assignments.filter(ended_at__isnull=True).count() == 0
 
 
-def test_the_same_violation_after_the_90_day_window_is_no_repeat_offense(crew, clock):
-    crew.register("t2", model_id=GPT)
+def test_the_same_violation_after_the_90_day_window_is_no_repeat_offense(clock, crew):
     crew.report(TASK, hallucinated=True)
     clock.advance(days=91)
+    crew.register("t2", model_id=GPT)
+    clock.advance(seconds=1)
 
     body = crew.report("t2", hallucinated=True)
 
@@ -194,28 +198,37 @@ def test_the_same_violation_after_the_90_day_window_is_no_repeat_offense(crew, c
     assert (worker["status"], worker["active_strikes"]) == ("ACTIVE", 2)
 
 
-def test_a_third_active_strike_terminates_the_worker_and_hands_on_its_tasks(crew, director):
+def test_a_third_active_strike_terminates_the_worker_and_hands_on_its_tasks(clock, crew, director):
     crew.register("t2", model_id=GPT)
     gpt = Worker.objects.get(model_id=GPT)
     for _ in range(2):
+        clock.advance(seconds=1)
         director_intervene(worker=gpt, action="STRIKE", reason="sloppy review", actor=director, now=timezone.now())
+    clock.advance(seconds=1)
+    crew.register("after-the-strikes", model_id=GPT)
+    clock.advance(seconds=1)
 
-    body = crew.report(TASK, hallucinated=True)
+    body = crew.report("after-the-strikes", hallucinated=True)
 
     assert body["actions"] == ["STRIKE", "TERMINATE"]
     assert crew.worker(GPT)["status"] == "TERMINATED"
     assert body["reassigned_to"] == LLAMA
-    assert crew.task("t2")["current_worker"] == LLAMA
-    assert attempts("t2") == [(GPT, "RELEASED"), (LLAMA, "OPEN")]
+    for task_id in (TASK, "t2"):  # held since before the strikes, handed on all the same
+        assert crew.task(task_id)["current_worker"] == LLAMA, task_id
+        assert attempts(task_id)[-2:] == [(GPT, "RELEASED"), (LLAMA, "OPEN")], task_id
 
 
-def test_three_hallucinations_over_time_terminate_the_worker(crew, clock):
-    for task_id in ("t1", "t2", "t3", "t4"):
+def test_three_hallucinations_over_time_terminate_the_worker(clock, crew):
+    for task_id in ("t1", "t4"):
         crew.register(task_id, model_id=GPT, priority=2)
     assert crew.report("t1", hallucinated=True)["actions"] == ["STRIKE"]
     clock.advance(days=91)
+    crew.register("t2", model_id=GPT, priority=2)
+    clock.advance(seconds=1)
     assert crew.report("t2", hallucinated=True)["actions"] == ["STRIKE"]
     clock.advance(days=1)
+    crew.register("t3", model_id=GPT, priority=2)
+    clock.advance(seconds=1)
 
     body = crew.report("t3", hallucinated=True)
 
@@ -279,7 +292,7 @@ def test_the_repair_skips_workers_in_cooldown_for_a_task_above_low_priority(crew
     assert body["reassigned_to"] == MISTRAL
 
 
-def test_a_late_report_from_an_earlier_holder_is_accepted_and_does_not_reassign_again(crew):
+def test_a_late_report_from_an_earlier_holder_is_accepted_as_the_same_step_and_does_not_reassign_again(crew):
     crew.report(TASK, hallucinated=True)
     task_before = crew.task(TASK)
 
@@ -287,7 +300,11 @@ def test_a_late_report_from_an_earlier_holder_is_accepted_and_does_not_reassign_
 
     assert late["status"] == "violation"
     assert late["reassigned_to"] is None
-    assert late["actions"] == ["WARNING"]
+    # The task was in flight when the strike was issued: recorded, but no new step on the ladder.
+    assert (late["actions"], late["same_step"]) == ([], True)
+    assert Incident.objects.get(pk=late["incident_id"]).status == Incident.Status.OPEN
+    assert Penalty.objects.filter(incident_id=late["incident_id"]).exists()
+    assert crew.worker(GPT)["status"] == "ACTIVE"
     task_after = crew.task(TASK)
     assert task_after["current_worker"] == LLAMA
     assert task_after["attempts"] == task_before["attempts"]
@@ -313,10 +330,12 @@ def test_a_late_report_on_a_task_waiting_for_the_director_leaves_it_waiting(api)
     assert not [e for e in api.events(cursor) if e["kind"].startswith("task.")]
 
 
-def test_a_late_report_from_a_suspended_worker_is_still_accepted(crew):
-    for task_id in ("t1", "t2"):
-        crew.register(task_id, model_id=GPT)
+def test_a_late_report_from_a_suspended_worker_is_still_accepted(clock, crew):
+    crew.register("t1", model_id=GPT)
     crew.report("t1", scope_drift=True)
+    clock.advance(seconds=1)
+    crew.register("t2", model_id=GPT, priority=2)  # low priority: the worker is in cooldown
+    clock.advance(seconds=1)
     crew.report("t2", scope_drift=True)  # repeat: suspended
     assert crew.worker(GPT)["status"] == "SUSPENDED"
 
@@ -429,10 +448,13 @@ def test_penalty_points_lower_the_reputation_and_are_recorded_as_a_score(crew, f
 # --- the Manager's inbox --------------------------------------------------------------------------
 
 
-def test_each_consequence_is_written_to_the_inbox_in_order(crew):
-    for task_id in ("t1", "t2", "t3"):
-        crew.register(task_id, model_id=GPT)
+def test_each_consequence_is_written_to_the_inbox_in_order(clock, crew):
+    crew.register("t1", model_id=GPT)
     crew.report("t1", hallucinated=True)
+    clock.advance(seconds=1)
+    for task_id in ("t2", "t3"):  # given after the strike, so a repeat on t2 is a new step
+        crew.register(task_id, model_id=GPT)
+    clock.advance(seconds=1)
     cursor = crew.cursor()
 
     body = crew.report("t2", hallucinated=True)

@@ -5,6 +5,9 @@ from django.utils import timezone
 
 from governance.models import AuditRecord, AuditRunItem, ScoreRecord
 from governance.services.audit_runs import audit_run_process, audit_run_submit
+from workforce.domain.actor import MANAGER, service_key
+
+TEST_MANAGER = service_key("test-manager", MANAGER)  # the Manager's key, for service calls
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +152,7 @@ def test_reports_without_an_id_are_each_processed(pair):
 def test_a_batch_report_with_an_id_already_reported_replays_instead_of_counting_twice(pair, counts):
     direct = pair.post("/api/audit/", violation(report_id="r-1"))
     before = counts()
-    run, _ = audit_run_submit(reports=[violation(report_id="r-1")], submitted_by="test", now=timezone.now())
+    run, _ = audit_run_submit(reports=[violation(report_id="r-1")], actor=TEST_MANAGER, now=timezone.now())
 
     audit_run_process(run_id=run.id)
 
@@ -192,7 +195,8 @@ def test_a_score_key_reused_with_different_metrics_is_a_422(pair, counts, make_m
 
 def test_a_score_key_reused_with_a_different_previous_score_is_a_422(pair, counts, make_metrics):
     # Regression: the replay compared only metrics and penalties, and answered with the first score.
-    pair.score({"model_id": GPT, "metrics": make_metrics(50), "previous_score": 90}, HTTP_IDEMPOTENCY_KEY="k")
+    # (With a model_id only the stored reputation, 60, is accepted as previous_score on a new request.)
+    pair.score({"model_id": GPT, "metrics": make_metrics(50), "previous_score": 60}, HTTP_IDEMPOTENCY_KEY="k")
     before = counts()
 
     response = pair.client.post(

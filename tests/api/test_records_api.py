@@ -7,6 +7,9 @@ from django.utils import timezone
 
 from governance.models import DisciplinaryAction, Incident
 from governance.services.audit_runs import audit_run_process, audit_run_submit
+from workforce.domain.actor import MANAGER, service_key
+
+TEST_MANAGER = service_key("test-manager", MANAGER)  # the Manager's key, for service calls
 
 pytestmark = pytest.mark.django_db
 
@@ -42,12 +45,13 @@ def test_a_reputation_stops_being_provisional_after_five_scored_runs(pair, make_
         assert pair.worker(GPT)["confidence"] == {"scored_runs": runs, "provisional": runs < 5}
 
 
-def test_a_workers_page_counts_active_strikes_and_warnings(pair):
-    for task_id in ("t1", "t2", "t3"):
+def test_a_workers_page_counts_active_strikes_and_warnings(pair, clock):
+    # Each task is given after the previous sanction, so each offence is a new step on the ladder.
+    for task_id, flag in (("t1", "hallucinated"), ("t2", "scope_drift"), ("t3", "format_violation")):
         give(pair, task_id)
-    pair.report("t1", hallucinated=True)
-    pair.report("t2", scope_drift=True)
-    pair.report("t3", format_violation=True)
+        clock.advance(seconds=1)
+        pair.report(task_id, **{flag: True})
+        clock.advance(seconds=1)
 
     body = pair.worker(GPT)
 
@@ -55,10 +59,13 @@ def test_a_workers_page_counts_active_strikes_and_warnings(pair):
 
 
 def test_strikes_and_warnings_stop_counting_when_their_window_ends(pair, clock):
-    for task_id in ("t1", "t2"):
-        give(pair, task_id)
+    give(pair, "t1")
     pair.report("t1", hallucinated=True)
+    clock.advance(seconds=1)
+    give(pair, "t2")  # given after the strike: its drift earns a warning of its own
+    clock.advance(seconds=1)
     pair.report("t2", scope_drift=True)
+    assert (pair.worker(GPT)["active_strikes"], pair.worker(GPT)["active_warnings"]) == (1, 1)
 
     clock.advance(days=91)
     assert (pair.worker(GPT)["active_strikes"], pair.worker(GPT)["active_warnings"]) == (1, 0)
@@ -90,12 +97,12 @@ def test_an_overturned_strike_no_longer_counts(pair, director):
 @pytest.fixture
 def history(pair, clock, make_metrics):
     """A record built over three days: a strike, a score, and a warning."""
-    for task_id in ("t1", "t2"):
-        give(pair, task_id)
+    give(pair, "t1")
     pair.report("t1", hallucinated=True)  # day 0: incident, penalty, strike, penalty score
     clock.advance(days=1)
     pair.score({"model_id": GPT, "metrics": make_metrics(70), "penalties": []})  # day 1: score
     clock.advance(days=1)
+    give(pair, "t2")  # given after the strike, so its offence is a new step
     pair.report("t2", format_violation=True)  # day 2: incident, penalty, warning, demotion, penalty score
     return pair
 
@@ -142,13 +149,14 @@ def test_a_workers_record_holds_only_its_own_entries(history):
 @pytest.fixture
 def incidents(pair, clock):
     """Three incidents over three days: GPT hallucinates (sev 3), LLAMA drifts (sev 2), GPT repeats (sev 4)."""
-    for task_id, model_id in (("t1", GPT), ("t2", LLAMA), ("t3", GPT)):
+    for task_id, model_id in (("t1", GPT), ("t2", LLAMA)):
         give(pair, task_id, model_id)
     start = clock.now
     pair.report("t1", hallucinated=True)
     clock.advance(days=1)
     pair.report("t2", scope_drift=True)
     clock.advance(days=1)
+    give(pair, "t3", GPT)  # given after GPT's strike, so the repeat is a new step
     pair.report("t3", hallucinated=True)
     return pair, start
 
@@ -259,7 +267,7 @@ def test_a_batch_is_accepted_with_its_run_id_and_its_progress_can_be_read(pair):
 def test_a_batch_run_is_processed_once_however_often_it_is_delivered(pair, counts):
     give(pair, "t1")
     report = {"task_id": "t1", "logs": ["x"], "hallucinated": True, "duration_ms": 5, "scope_drift": False}
-    run, _ = audit_run_submit(reports=[report], submitted_by="test", now=timezone.now())
+    run, _ = audit_run_submit(reports=[report], actor=TEST_MANAGER, now=timezone.now())
     audit_run_process(run_id=run.id)
     before = counts()
 

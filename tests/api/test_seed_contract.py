@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from governance.models import DisciplinaryAction, ScoreRecord
-from workforce.models import Event
+from workforce.models import Event, Worker
 
 pytestmark = pytest.mark.django_db
 
@@ -213,21 +213,33 @@ def test_score_with_a_worker_records_it_from_the_stored_reputation(pair, make_me
     assert [e["kind"] for e in pair.events(cursor)] == ["score.recorded"]
 
 
-def test_score_with_a_worker_takes_an_explicit_previous_score(pair, make_metrics):
-    body = pair.score({"model_id": GPT, "metrics": make_metrics(50), "penalties": [], "previous_score": 90})
+def test_score_with_a_worker_refuses_a_previous_score_other_than_the_stored_reputation(pair, make_metrics, counts):
+    # Regression: the Manager's previous_score overrode the stored reputation (60 -> 78 in one call).
+    before = counts()
 
-    assert body["reputation"] == 78  # 0.7*90 + 0.3*50
-    assert pair.worker(GPT)["reputation"] == 78
+    body = pair.score({"model_id": GPT, "metrics": make_metrics(50), "penalties": [], "previous_score": 90}, expect=400)
+
+    assert "previous_score" in body
+    assert counts() == before
+    assert pair.worker(GPT)["reputation"] == 60
+
+
+def test_score_with_a_worker_accepts_a_previous_score_equal_to_the_stored_reputation(pair, make_metrics):
+    body = pair.score({"model_id": GPT, "metrics": make_metrics(50), "penalties": [], "previous_score": 60})
+
+    assert body["reputation"] == 57  # 0.7*60 + 0.3*50
+    assert pair.worker(GPT)["reputation"] == 57
 
 
 def test_promotion_waits_for_five_scored_runs_since_hiring(pair, make_metrics):
-    # Hiring counts as one run: 60 -> 72 -> 80 -> 86 -> 90, and only the fourth score is the fifth run.
+    # Hiring is not a scored run: 60 -> 72 -> 80 -> 86 -> 90 -> 93, and the fifth score is the fifth run.
+    # The sixth is the first run in the new tier, so it does not promote again.
     payload = {"model_id": LLAMA, "metrics": make_metrics(100), "penalties": []}
-    outcomes = [pair.score(payload) for _ in range(5)]
+    outcomes = [pair.score(payload) for _ in range(6)]
 
-    assert [o["reputation"] for o in outcomes] == [72, 80, 86, 90, 93]
-    assert [o["action"] for o in outcomes] == ["NONE", "PROMOTE", "PROMOTE", "PROMOTE", "PROMOTE"]
-    assert [o["applied_action"] for o in outcomes] == ["NONE", "NONE", "NONE", "PROMOTE", "NONE"]
+    assert [o["reputation"] for o in outcomes] == [72, 80, 86, 90, 93, 95]
+    assert [o["action"] for o in outcomes] == ["NONE", "PROMOTE", "PROMOTE", "PROMOTE", "PROMOTE", "PROMOTE"]
+    assert [o["applied_action"] for o in outcomes] == ["NONE", "NONE", "NONE", "NONE", "PROMOTE", "NONE"]
     worker = pair.worker(LLAMA)
     assert (worker["tier"], worker["priority"], worker["budget"]) == ("SENIOR", 1, 4000)
     assert DisciplinaryAction.objects.filter(action="PROMOTE").count() == 1
@@ -235,7 +247,8 @@ def test_promotion_waits_for_five_scored_runs_since_hiring(pair, make_metrics):
 
 def test_a_worker_in_cooldown_is_not_promoted(pair, make_metrics):
     pair.enforce(LLAMA, [["format_violation", 1]])  # MID -> JUNIOR, in cooldown
-    payload = {"model_id": LLAMA, "metrics": make_metrics(100), "penalties": [], "previous_score": 95}
+    Worker.objects.filter(model_id=LLAMA).update(reputation=95)
+    payload = {"model_id": LLAMA, "metrics": make_metrics(100), "penalties": []}
 
     outcomes = [pair.score(payload) for _ in range(5)]
 
@@ -244,10 +257,16 @@ def test_a_worker_in_cooldown_is_not_promoted(pair, make_metrics):
     assert pair.worker(LLAMA)["tier"] == "JUNIOR"
 
 
+def past_its_provisional_runs(model_id: str, reputation: int) -> None:
+    """A worker with four scored runs behind it (its next score is its fifth) and a stored reputation."""
+    Worker.objects.filter(model_id=model_id).update(reputation=reputation, scored_runs=4, runs_since_tier_change=4)
+
+
 def test_a_score_that_sinks_the_reputation_terminates_the_worker_and_hands_on_its_tasks(pair, make_metrics):
+    past_its_provisional_runs(GPT, reputation=20)
     cursor = pair.cursor()
 
-    body = pair.score({"model_id": GPT, "metrics": make_metrics(0), "penalties": [], "previous_score": 20})
+    body = pair.score({"model_id": GPT, "metrics": make_metrics(0), "penalties": []})
 
     assert (body["reputation"], body["action"], body["applied_action"]) == (14, "TERMINATE", "TERMINATE")
     assert pair.worker(GPT)["status"] == "TERMINATED"
@@ -259,7 +278,8 @@ def test_a_score_that_sinks_the_reputation_terminates_the_worker_and_hands_on_it
 
 def test_scoring_a_terminated_worker_records_the_score_but_terminates_nobody_again(pair, make_metrics):
     # Regression: each low score of a terminated worker wrote another TERMINATE on its record.
-    payload = {"model_id": GPT, "metrics": make_metrics(0), "penalties": [], "previous_score": 20}
+    past_its_provisional_runs(GPT, reputation=20)
+    payload = {"model_id": GPT, "metrics": make_metrics(0), "penalties": []}
     pair.score(payload)
     cursor = pair.cursor()
 
@@ -271,10 +291,22 @@ def test_scoring_a_terminated_worker_records_the_score_but_terminates_nobody_aga
     assert [e["kind"] for e in pair.events(cursor)] == ["score.recorded"]
 
 
-def test_a_score_below_fifty_warns_and_cools_the_worker_down(pair, make_metrics):
-    body = pair.score({"model_id": GPT, "metrics": make_metrics(30), "penalties": [], "previous_score": 50})
+def test_a_provisional_worker_whose_score_sinks_its_reputation_is_warned_not_terminated(pair, make_metrics):
+    Worker.objects.filter(model_id=GPT).update(reputation=20)  # no scored run yet: a provisional reputation
 
-    assert body["action"] == "WARNING"
+    body = pair.score({"model_id": GPT, "metrics": make_metrics(0), "penalties": []})
+
+    assert (body["reputation"], body["action"], body["applied_action"]) == (14, "TERMINATE", "WARNING")
+    worker = pair.worker(GPT)
+    assert (worker["status"], worker["tier"]) == ("COOLDOWN", "MID")
+    assert not DisciplinaryAction.objects.filter(action="TERMINATE").exists()
+    assert pair.task(TASK)["current_worker"] == GPT
+
+
+def test_a_score_below_fifty_warns_and_cools_the_worker_down(pair, make_metrics):
+    body = pair.score({"model_id": GPT, "metrics": make_metrics(10), "penalties": []})
+
+    assert (body["reputation"], body["action"]) == (45, "WARNING")  # 0.7*60 + 0.3*10
     worker = pair.worker(GPT)
     assert (worker["status"], worker["tier"]) == ("COOLDOWN", "MID")
     assert sorted(DisciplinaryAction.objects.values_list("action", "actor_kind")) == [

@@ -9,9 +9,12 @@ from django.utils import timezone
 
 from governance.models import Incident, PurgeLog, ScoreRecord
 from governance.services.reports import ReportInput, report_submit
+from workforce.domain.actor import MANAGER, service_key
 from workforce.models import Worker
 from workforce.services.tasks import task_register
 from workforce.services.workers import worker_hire
+
+TEST_MANAGER = service_key("test-manager", MANAGER)  # the Manager's key, for service calls
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,10 +25,15 @@ PASSWORD = "director-pass-Δ9"  # the `director` persona's, from tests/conftest.
 def fleet(db) -> dict:
     """A worker with an incident and a history of scores, and a fleet of others at varied reputations."""
     now = timezone.now()
-    worker = worker_hire(model_id="openai/gpt-4o", capabilities=["code"])
-    task_register(task_id="task-1", capability="code", priority=1, model_id=worker.model_id, now=now)
+    worker = worker_hire(actor=TEST_MANAGER, model_id="openai/gpt-4o", capabilities=["code"])
+    task_register(
+        actor=TEST_MANAGER, task_id="task-1", capability="code", priority=1, model_id=worker.model_id, now=now
+    )
     report_submit(
-        report=ReportInput(task_id="task-1", hallucinated=True, logs=["made it up"]), report_id="r-1", now=now
+        actor=TEST_MANAGER,
+        report=ReportInput(task_id="task-1", hallucinated=True, logs=["made it up"]),
+        report_id="r-1",
+        now=now,
     )
     ScoreRecord.objects.bulk_create(
         ScoreRecord(

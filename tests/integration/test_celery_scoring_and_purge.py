@@ -10,6 +10,7 @@ from django.utils import timezone
 from governance.models import AuditRecord, DisciplinaryAction, Incident, Penalty, PurgeLog, ScoreRecord, ScoringRun
 from governance.services.scoring_runs import scoring_run_start
 from governance.tasks import process_scoring_run, purge_expired
+from workforce.domain.actor import BEAT
 from workforce.models import Event, Task, Worker
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -43,7 +44,7 @@ def test_a_celery_worker_scores_a_seeded_fleet_once_even_when_the_run_is_deliver
     idle = hire("it-fleet/idle")
 
     # Queued by the service itself, after its transaction commits.
-    run, created = scoring_run_start(trigger=ScoringRun.Trigger.BEAT, now=now, key="it:beat:1")
+    run, created = scoring_run_start(actor=BEAT, trigger=ScoringRun.Trigger.BEAT, now=now, key="it:beat:1")
     assert created
 
     done = wait_for(

@@ -1,14 +1,18 @@
 """16 threads reporting at once through the real API, on PostgreSQL's real row locks.
 
-Every report here is valid (it names a worker that holds or held the task), so each one must be counted:
-no lost strike, no double termination, no duplicate from a concurrent replay, and never a 5xx.
+Every report here is valid (it names a worker that holds or held the task), so each one must be recorded:
+no lost incident or penalty, no step counted twice, no double termination, no duplicate from a concurrent
+replay, and never a 5xx. An offence on a task the worker already held at its last sanction is recorded but
+is the same step (the "told first" rule), so the row lock decides which one report escalates.
 """
 
 from collections import Counter
 
 import pytest
+from django.utils import timezone
 
-from governance.models import AuditRecord, DisciplinaryAction, Incident, ScoreRecord
+from governance.models import AuditRecord, DisciplinaryAction, GovernanceSettings, Incident, ScoreRecord
+from governance.services.discipline import director_intervene
 from workforce.models import Assignment, Event, Task, Worker
 
 pytestmark = [
@@ -19,8 +23,8 @@ pytestmark = [
 
 THREADS = 16
 WORKERS = ["it/w0", "it/w1", "it/w2"]
-HALLUCINATIONS_PER_WORKER = 5  # >= 3: the third terminates, the fourth and fifth are late reports on a gone worker
-SCOPE_DRIFTS_PER_WORKER = 1
+HALLUCINATIONS_PER_WORKER = 5  # one escalates (the third strike: terminate); the others are the same step
+SCOPE_DRIFTS_PER_WORKER = 1  # on a task held since before the Director's strikes: always the same step
 CLEANS_PER_WORKER = 2
 
 
@@ -51,15 +55,28 @@ def _assert_tasks_consistent() -> None:
             )
 
 
-def test_sixteen_threads_on_three_workers_lose_no_strike_and_terminate_each_worker_once(
-    staff, manager_client_factory, concurrently
+def test_sixteen_threads_on_three_workers_record_every_incident_and_terminate_each_worker_once(
+    staff, manager_key, director, manager_client_factory, concurrently
 ):
-    per_worker = HALLUCINATIONS_PER_WORKER + SCOPE_DRIFTS_PER_WORKER + CLEANS_PER_WORKER
-    staff({model_id: [f"{model_id}/t{j}" for j in range(per_worker)] for model_id in WORKERS})
+    # Three workers sanctioned at once is no spike here: the guard has tests of its own.
+    GovernanceSettings.objects.create(spike_min_workers=len(WORKERS) + 1, note="no spike guard in this test")
+    kinds = ["hallucinated"] * HALLUCINATIONS_PER_WORKER + ["scope_drift"] * SCOPE_DRIFTS_PER_WORKER
+    kinds += ["clean"] * CLEANS_PER_WORKER
+    held_before = [j for j, kind in enumerate(kinds) if kind == "scope_drift"]
+    staff({model_id: [f"{model_id}/t{j}" for j in held_before] for model_id in WORKERS})
+    for model_id in WORKERS:  # two strikes each: the next offence that counts is the third, and terminates
+        worker = Worker.objects.get(model_id=model_id)
+        for _ in range(2):
+            director_intervene(
+                worker=worker, action="STRIKE", reason="earlier work", actor=director, now=timezone.now()
+            )
+    for model_id in WORKERS:  # the other tasks are given after the strikes: each offence on them could escalate
+        for j in range(len(kinds)):
+            if j not in held_before:
+                body = {"task_id": f"{model_id}/t{j}", "capability": "code", "priority": 1, "model_id": model_id}
+                assert manager_key.post("/api/tasks/", body, format="json").status_code == 201
     reports = []
     for model_id in WORKERS:
-        kinds = ["hallucinated"] * HALLUCINATIONS_PER_WORKER + ["scope_drift"] * SCOPE_DRIFTS_PER_WORKER
-        kinds += ["clean"] * CLEANS_PER_WORKER
         for j, kind in enumerate(kinds):
             body = {
                 "task_id": f"{model_id}/t{j}",
@@ -92,16 +109,25 @@ def test_sixteen_threads_on_three_workers_lose_no_strike_and_terminate_each_work
     assert AuditRecord.objects.count() == 24
     assert Incident.objects.count() == violations
     assert Event.objects.filter(kind="incident.opened").count() == violations
+    # Exactly one report per worker escalated; every other violation was the same step.
+    escalated = [body for kind, _, body in answers if kind != "clean" and body["actions"]]
+    assert sorted(body["actions"] for body in escalated) == [["STRIKE", "TERMINATE"]] * len(WORKERS), answers
+    assert sum(1 for kind, _, body in answers if kind != "clean" and body["same_step"]) == violations - len(WORKERS)
     for model_id in WORKERS:
         worker = Worker.objects.get(model_id=model_id)
         actions = _action_counts(model_id)
         assert Incident.objects.filter(worker=worker).count() == HALLUCINATIONS_PER_WORKER + SCOPE_DRIFTS_PER_WORKER
-        assert actions["STRIKE"] == HALLUCINATIONS_PER_WORKER, (model_id, actions)
-        assert actions["TERMINATE"] == 1, (model_id, actions)
-        assert actions["WARNING"] == SCOPE_DRIFTS_PER_WORKER, (model_id, actions)
+        assert actions == {"STRIKE": 3, "TERMINATE": 1}, (model_id, actions)
+        hr = DisciplinaryAction.objects.filter(worker=worker, actor_kind=DisciplinaryAction.Actor.HR)
+        assert sorted(hr.values_list("action", flat=True)) == ["STRIKE", "TERMINATE"]
+        assert hr.values("incident_id").distinct().count() == 1, "both on the one report that escalated"
         assert worker.status == Worker.Status.TERMINATED
         terminated = Event.objects.filter(kind="worker.status_changed", model_id=model_id, payload__new="TERMINATED")
         assert terminated.count() == 1
+        # Every violation's penalty moved the reputation, each from where the last move left it.
+        assert ScoreRecord.objects.filter(worker=worker, kind=ScoreRecord.Kind.PENALTY).count() == (
+            HALLUCINATIONS_PER_WORKER + SCOPE_DRIFTS_PER_WORKER
+        )
         _assert_reputation_chain_unbroken(worker)
     _assert_tasks_consistent()
 
@@ -138,7 +164,7 @@ def test_sixteen_concurrent_duplicates_of_one_report_count_once_and_answer_alike
     assert Event.objects.filter(kind="task.reassigned", task_id="it/dup-task").count() == 1
 
 
-def test_sixteen_distinct_reports_with_the_same_body_on_one_worker_are_all_counted(
+def test_sixteen_distinct_reports_with_the_same_body_on_one_worker_are_all_recorded_as_one_step(
     staff, manager_client_factory, concurrently
 ):
     staff({"it/busy": ["it/busy-task"], "it/backup": ["it/backup-task"]})
@@ -160,11 +186,14 @@ def test_sixteen_distinct_reports_with_the_same_body_on_one_worker_are_all_count
     assert len({answer["incident_id"] for _, answer in answers}) == THREADS
     assert AuditRecord.objects.count() == THREADS
     assert Incident.objects.filter(worker__model_id="it/busy").count() == THREADS
-    actions = _action_counts("it/busy")
-    assert actions["STRIKE"] == THREADS
-    assert actions["TERMINATE"] == 1, actions
+    # One task, held before any sanction: the first report processed strikes, the other 15 are the same step.
+    assert sorted(answer["actions"] for _, answer in answers) == [[]] * (THREADS - 1) + [["STRIKE"]]
+    assert sum(1 for _, answer in answers if answer["same_step"]) == THREADS - 1
+    assert _action_counts("it/busy") == {"STRIKE": 1}
     worker = Worker.objects.get(model_id="it/busy")
-    assert worker.status == Worker.Status.TERMINATED
+    assert worker.status == Worker.Status.ACTIVE
+    # Every report's penalty was counted, each from where the last move left the reputation.
+    assert ScoreRecord.objects.filter(worker=worker, kind=ScoreRecord.Kind.PENALTY).count() == THREADS
     _assert_reputation_chain_unbroken(worker)
     # Exactly one report found the task still on the busy worker and repaired it onto the backup.
     assert Task.objects.get(task_id="it/busy-task").current_worker.model_id == "it/backup"

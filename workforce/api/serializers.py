@@ -27,7 +27,9 @@ class WorkerSerializer(serializers.ModelSerializer):
         ]
 
     def get_confidence(self, obj: Worker) -> dict:
-        return {"scored_runs": obj.scored_runs, "provisional": obj.provisional}
+        # The threshold is a governance setting; the view that knows it passes it in the context.
+        runs = self.context.get("provisional_runs")
+        return {"scored_runs": obj.scored_runs, "provisional": None if runs is None else obj.is_provisional(runs)}
 
 
 class WorkerHireSerializer(serializers.Serializer):

@@ -18,12 +18,6 @@ from workforce.services.tasks import task_assign_now, task_complete, task_regist
 from workforce.services.workers import worker_hire
 
 
-def _paginate(view: APIView, request, queryset, serializer_class):
-    paginator = view.pagination_class()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
 class WorkerListView(APIView):
     permission_classes = [ReadAnyRoleWriteManager]
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
@@ -43,19 +37,28 @@ class WorkerListView(APIView):
             if filters[name] is not None and filters[name] not in choices:
                 raise ValidationError({name: [f"must be one of {', '.join(choices)}"]})
         qs = worker_list(**filters)
-        return _paginate(self, request, qs, s.WorkerSerializer)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        data = s.WorkerSerializer(page, many=True, context=self.serializer_context()).data
+        return paginator.get_paginated_response(data)
 
     @extend_schema(request=s.WorkerHireSerializer, responses={201: s.WorkerSerializer})
     def post(self, request):
         data = s.WorkerHireSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        worker = worker_hire(**data.validated_data, tier_budgets=self.tier_budgets())
-        return Response(s.WorkerSerializer(worker).data, status=status.HTTP_201_CREATED)
+        worker = worker_hire(**data.validated_data, tier_budgets=self.tier_budgets(), actor=request.user)
+        return Response(
+            s.WorkerSerializer(worker, context=self.serializer_context()).data, status=status.HTTP_201_CREATED
+        )
 
     def tier_budgets(self) -> dict | None:
         """The budgets a new hire gets by tier; None for the defaults. Governance, which keeps the Director's
         settings, serves this route with its own answer (workforce may not import governance)."""
         return None
+
+    def serializer_context(self) -> dict:
+        """What the worker serializer needs from the governance settings (governance serves this route)."""
+        return {}
 
 
 class TaskRegisterView(APIView):
@@ -65,7 +68,7 @@ class TaskRegisterView(APIView):
     def post(self, request):
         data = s.TaskRegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        task = task_register(**data.validated_data, now=timezone.now())
+        task = task_register(**data.validated_data, now=timezone.now(), actor=request.user)
         task.refresh_from_db()
         return Response(s.TaskDetailSerializer(task).data, status=status.HTTP_201_CREATED)
 
@@ -87,7 +90,7 @@ class TaskAssignView(APIView):
         task = get_object_or_404(Task, task_id=task_id)
         data = s.TaskAssignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        task_assign_now(task=task, model_id=data.validated_data["model_id"], now=timezone.now())
+        task_assign_now(task=task, model_id=data.validated_data["model_id"], now=timezone.now(), actor=request.user)
         task.refresh_from_db()
         return Response(s.TaskDetailSerializer(task).data)
 
@@ -103,7 +106,7 @@ class TaskCompleteView(APIView):
     @extend_schema(request=None, responses=s.TaskDetailSerializer)
     def post(self, request, task_id: str):
         task = get_object_or_404(Task, task_id=task_id)
-        task = task_complete(task=task, now=timezone.now())
+        task = task_complete(task=task, now=timezone.now(), actor=request.user)
         return Response(s.TaskDetailSerializer(task).data)
 
     @extend_schema(exclude=True)

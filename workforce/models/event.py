@@ -13,6 +13,9 @@ class Event(models.Model):
         WORKER_STATUS_CHANGED = "worker.status_changed", "Worker status changed"
         WORKER_HEALTH_CHANGED = "worker.health_changed", "Worker routing health changed"
         SCORE_RECORDED = "score.recorded", "Score recorded"
+        GOVERNANCE_SPIKE = "governance.spike", "Sanctions spike: held for review"
+        SANCTION_HELD = "sanction.held", "Sanction held for the Director's review"
+        SANCTION_REVIEWED = "sanction.reviewed", "Held sanction confirmed or dismissed"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     model_id = models.CharField(max_length=200, blank=True)

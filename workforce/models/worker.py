@@ -2,7 +2,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from aura_project.history import history_user
+from aura_project.history import ActorHistory, history_user
 
 NEW_HIRE_REPUTATION = 60
 
@@ -27,7 +27,7 @@ class Worker(models.Model):
     model_id = models.CharField(max_length=200, unique=True, help_text="The Manager's id, e.g. openai/gpt-4o.")
     name = models.CharField(max_length=200, blank=True)
     provider = models.CharField(max_length=100, blank=True)
-    capabilities = models.JSONField(default=list, blank=True, help_text="Capability tags, e.g. [\"code\"].")
+    capabilities = models.JSONField(default=list, blank=True, help_text='Capability tags, e.g. ["code"].')
     tier = models.CharField(max_length=12, choices=Tier.choices, default=Tier.JUNIOR)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     priority = models.IntegerField(default=0)
@@ -35,7 +35,10 @@ class Worker(models.Model):
     reputation = models.PositiveSmallIntegerField(default=NEW_HIRE_REPUTATION)
     scored_runs = models.PositiveIntegerField(default=0, help_text="Scoring runs behind the reputation.")
     runs_since_tier_change = models.PositiveIntegerField(
-        default=1, help_text="Scored runs since the last tier change; hiring counts as one."
+        default=0, help_text="Scored runs since the last tier change; hiring is not a run."
+    )
+    probation_clean_runs = models.PositiveIntegerField(
+        default=0, help_text="Clean scored runs since the probation began (or since its last violation)."
     )
     cooldown_until = models.DateTimeField(null=True, blank=True)
     suspended_until = models.DateTimeField(null=True, blank=True)
@@ -48,7 +51,7 @@ class Worker(models.Model):
     hired_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(get_user=history_user)
+    history = HistoricalRecords(get_user=history_user, bases=[ActorHistory])
 
     class Meta:
         ordering = ["model_id"]  # served by the unique index on model_id
@@ -63,7 +66,6 @@ class Worker(models.Model):
     def __str__(self) -> str:
         return self.model_id
 
-    @property
-    def provisional(self) -> bool:
-        """A reputation from fewer than five scored runs is still the new-hire guess."""
-        return self.scored_runs < 5
+    def is_provisional(self, provisional_runs: int) -> bool:
+        """A reputation from fewer than the configured scored runs is still the new-hire guess."""
+        return self.scored_runs < provisional_runs

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
+from aura_project.errors import Forbidden
+from workforce.domain.actor import KEY, USER, Actor, may
 from workforce.models import Role
 
 DIRECTOR_USERNAME = "director"
@@ -59,4 +61,28 @@ def caller_roles(user) -> set[str]:
 
 
 def is_director(user) -> bool:
+    if isinstance(user, Actor):
+        return user.is_director
     return Role.DIRECTOR.value in caller_roles(user)
+
+
+def as_actor(who) -> Actor:
+    """The Actor behind a caller: an Actor as it is, a User (its groups' roles; none if inactive), or a
+    service key's principal (its one role)."""
+    if isinstance(who, Actor):
+        return who
+    if isinstance(who, User):
+        roles = frozenset(caller_roles(who)) if who.is_active else frozenset()
+        return Actor(kind=USER, name=who.get_username(), roles=roles, user_id=who.pk)
+    role = getattr(who, "role", None)
+    if role is not None:  # workforce.api.auth.ServicePrincipal
+        return Actor(kind=KEY, name=who.name, roles=frozenset({role}))
+    raise TypeError(f"not an actor: {who!r}")
+
+
+def actor_require(who, permission: str, *, message: str | None = None) -> Actor:
+    """The one role check every write service makes: the Actor, or Forbidden."""
+    actor = as_actor(who)
+    if not may(actor, permission):
+        raise Forbidden(message or f"{actor.label} may not {permission.replace('_', ' ')}")
+    return actor

@@ -5,15 +5,18 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 
 from aura_project.errors import Conflict, DomainError, NotFound
+from aura_project.history import acting
 from workforce.domain.routing import Candidate, choose, eligible
 from workforce.models import Assignment, Task, Worker
 from workforce.selectors import routing_candidates, task_failed_worker_ids, worker_state
+from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 
 
-def task_register(*, task_id: str, capability: str, priority: int, model_id: str | None, now: datetime) -> Task:
+def task_register(*, task_id: str, capability: str, priority: int, model_id: str | None, now: datetime, actor) -> Task:
     """Register the Manager's task, and assign it to the named worker if there is one."""
-    with transaction.atomic():
+    actor = actor_require(actor, "task")
+    with acting(actor), transaction.atomic():
         outbox = Outbox(now)
         try:
             with transaction.atomic():
@@ -26,9 +29,10 @@ def task_register(*, task_id: str, capability: str, priority: int, model_id: str
     return task
 
 
-def task_assign_now(*, task: Task, model_id: str | None, now: datetime) -> Worker | None:
+def task_assign_now(*, task: Task, model_id: str | None, now: datetime, actor) -> Worker | None:
     """The Manager's assign command: one transaction, with its events."""
-    with transaction.atomic():
+    actor = actor_require(actor, "task")
+    with acting(actor), transaction.atomic():
         outbox = Outbox(now)
         worker = task_assign(task=task, model_id=model_id, now=now, outbox=outbox)
         outbox.flush()
@@ -179,8 +183,10 @@ def worker_release_tasks(*, worker: Worker, now: datetime, outbox: Outbox, reaso
     return moved
 
 
-def task_complete(*, task: Task, now: datetime) -> Task:
-    with transaction.atomic():
+def task_complete(*, task: Task, now: datetime, actor) -> Task:
+    """The Manager says the task is done: its open attempt ends as COMPLETED."""
+    actor = actor_require(actor, "task")
+    with acting(actor), transaction.atomic():
         task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)
         if task.status == Task.Status.COMPLETED:
             return task  # completing twice is harmless

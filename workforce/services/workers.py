@@ -3,8 +3,10 @@
 from django.db import IntegrityError, transaction
 
 from aura_project.errors import Conflict, DomainError
+from aura_project.history import acting
 from workforce.domain.lifecycle import DEFAULT_TIER_BUDGETS, TIERS, WorkerState
 from workforce.models import Worker
+from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 
 
@@ -16,15 +18,17 @@ def worker_hire(
     capabilities: list[str] | None = None,
     tier: str = Worker.Tier.JUNIOR,
     tier_budgets: dict | None = None,
+    actor,
 ) -> Worker:
     """Hire a new worker at the new-hire reputation, provisional until it has been scored."""
+    actor = actor_require(actor, "hire")
     if tier not in TIERS:
         raise DomainError(f"unknown tier {tier!r}", field="tier")
     if Worker.objects.filter(model_id=model_id).exists():
         raise Conflict(f"worker {model_id!r} is already on the payroll", field="model_id")
     budgets = tier_budgets or DEFAULT_TIER_BUDGETS
     try:
-        with transaction.atomic():
+        with acting(actor), transaction.atomic():
             return Worker.objects.create(
                 model_id=model_id,
                 name=name or model_id,
@@ -37,10 +41,22 @@ def worker_hire(
         raise Conflict(f"worker {model_id!r} is already on the payroll", field="model_id") from None
 
 
+STATE_FIELDS = (
+    "status",
+    "tier",
+    "priority",
+    "budget",
+    "cooldown_until",
+    "suspended_until",
+    "runs_since_tier_change",
+    "probation_clean_runs",
+)
+
+
 def worker_state_save(*, worker: Worker, state: WorkerState, outbox: Outbox, reason: str) -> bool:
     """Store a new lifecycle state on a locked worker; say on the inbox when its status moved."""
     old_status = worker.status
-    for name in ("status", "tier", "priority", "budget", "cooldown_until", "suspended_until", "runs_since_tier_change"):
+    for name in STATE_FIELDS:
         setattr(worker, name, getattr(state, name))
     worker._change_reason = reason  # django-simple-history keeps it on the history row
     worker.save()

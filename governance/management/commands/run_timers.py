@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from governance.services.timers import silent_workers_sweep, timers_expire
+from workforce.domain.actor import COMMAND
 
 
 class Command(BaseCommand):
@@ -9,6 +10,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         now = timezone.now()
-        expired = timers_expire(now=now)
-        silent = silent_workers_sweep(now=now)
+        expired = timers_expire(now=now, actor=COMMAND)
+        silent = silent_workers_sweep(now=now, actor=COMMAND)
         self.stdout.write(self.style.SUCCESS(f"{expired} timers ended, {silent} silent attempts reported."))

@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from governance.models import ScoringRun
 from governance.services.scoring_runs import scoring_run_execute, scoring_run_start
+from workforce.domain.actor import COMMAND
 
 
 class Command(BaseCommand):
@@ -13,7 +14,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, key: str | None = None, **options):
         now = timezone.now()
-        run, created = scoring_run_start(trigger=ScoringRun.Trigger.COMMAND, now=now, key=key, enqueue=False)
+        run, created = scoring_run_start(
+            trigger=ScoringRun.Trigger.COMMAND, now=now, key=key, enqueue=False, actor=COMMAND
+        )
         state = "new" if created else "existing"
         self.stdout.write(f"Scoring run {run.key} ({state}), evidence up to {run.window_end:%Y-%m-%d %H:%M:%S}...")
         run = scoring_run_execute(run_id=run.pk)

@@ -153,10 +153,48 @@ def test_without_a_repeat_offense_policy_a_repeat_adds_nothing():
 # Step 3: the record already holding 3 or more of the same type terminates.
 
 
-def test_a_record_with_three_of_the_same_type_terminates():
-    record = [PriorViolation("format_violation", days_ago(d)) for d in (200, 250, 300)]
-    decision = run([FORMAT], violation_record=record)
-    assert decision.actions == ["WARNING", "TERMINATE"]
+def test_a_record_with_three_of_the_same_type_still_active_terminates():
+    # Hallucinations earn strikes, which stay active 180 days: these three still count, past the repeat window.
+    record = [PriorViolation("hallucination", days_ago(d)) for d in (100, 120, 150)]
+    decision = run([HALLUCINATION], violation_record=record)
+    assert decision.actions == ["STRIKE", "TERMINATE"]
+
+
+def test_expired_warnings_count_toward_no_termination():
+    # Scope drift on days 0, 95, 190 and 285: each warning had expired (90 days) before the next offence.
+    record = [PriorViolation("scope_drift", days_ago(d)) for d in (95, 190, 285)]
+    assert run([SCOPE_DRIFT], violation_record=record).actions == ["WARNING"]
+
+
+def test_an_offence_on_a_task_in_flight_at_the_last_sanction_is_the_same_step():
+    told = days_ago(0.01)
+    decision = run(
+        [HALLUCINATION],
+        violation_record=[PriorViolation("hallucination", told)],
+        action_record=[PriorAction("STRIKE", told)],
+        assigned_at=told - timedelta(minutes=5),
+    )
+    assert decision.actions == []
+    assert decision.same_step
+    assert decision.severity == 3
+
+
+def test_an_offence_on_a_task_given_after_the_last_sanction_escalates():
+    told = days_ago(0.01)
+    decision = run(
+        [HALLUCINATION],
+        violation_record=[PriorViolation("hallucination", told)],
+        action_record=[PriorAction("STRIKE", told)],
+        assigned_at=told + timedelta(minutes=5),
+    )
+    assert decision.actions == ["STRIKE", "SUSPEND"]
+    assert not decision.same_step
+
+
+def test_an_overturned_sanction_does_not_make_later_offences_the_same_step():
+    # The caller leaves overturned actions out of the record: with none standing, the worker was never told.
+    decision = run([HALLUCINATION], action_record=[], assigned_at=days_ago(1))
+    assert decision.actions == ["STRIKE"]
 
 
 def test_a_record_with_two_of_the_same_type_does_not_terminate():
@@ -175,9 +213,9 @@ def test_three_recent_of_the_same_type_suspend_and_terminate():
 
 
 def test_the_terminate_count_is_configurable():
-    record = [PriorViolation("format_violation", days_ago(d)) for d in (200, 250)]
+    record = [PriorViolation("hallucination", days_ago(d)) for d in (100, 150)]
     config = LadderConfig(repeat_terminate_count=2)
-    assert "TERMINATE" in run([FORMAT], violation_record=record, config=config).actions
+    assert "TERMINATE" in run([HALLUCINATION], violation_record=record, config=config).actions
 
 
 # Step 4: three active strikes, counting the new one, terminate.

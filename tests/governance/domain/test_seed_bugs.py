@@ -137,7 +137,8 @@ def test_a_repeated_scope_drift_within_ninety_days_suspends():
 
 def test_what_the_seed_got_right_still_holds():
     hallucination = Violation("hallucination", 3)
-    history = [("hallucination", NOW - timedelta(days=d)) for d in (200, 250, 300)]
+    # Three strikes still active (180 days), though past the 90-day repeat window.
+    history = [("hallucination", NOW - timedelta(days=d)) for d in (100, 120, 150)]
     seed = seed_enforce("openai/gpt-4o", [("hallucination", 3)], ["hallucination"] * 3)
     assert sorted(seed) == ["STRIKE", "TERMINATE"]
     assert ours([hallucination], history) == ["STRIKE", "TERMINATE"]

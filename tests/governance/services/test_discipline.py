@@ -46,22 +46,34 @@ def test_the_director_intervenes_with_a_reason_and_is_named(steady_worker, direc
     assert steady_worker.status == Worker.Status.SUSPENDED
 
 
-def test_a_suspension_of_a_terminated_worker_records_nothing(steady_worker, director):
+def test_a_suspension_of_a_terminated_worker_is_refused_and_records_nothing(steady_worker, director):
+    # Regression: the service accepted it silently, so the admin said "Suspended 1 worker." for nothing.
     now = timezone.now()
     director_intervene(worker=steady_worker, action="TERMINATE", reason="done", actor=director, now=now)
-    assert director_intervene(worker=steady_worker, action="SUSPEND", reason="again", actor=director, now=now) == []
+
+    with pytest.raises(DomainError) as refused:
+        director_intervene(worker=steady_worker, action="SUSPEND", reason="again", actor=director, now=now)
+
+    assert (refused.value.code, refused.value.field) == ("not_applicable", "action")
+    assert "terminated" in refused.value.message
     assert list(DisciplinaryAction.objects.values_list("action", flat=True)) == ["TERMINATE"]
+    steady_worker.refresh_from_db()
+    assert steady_worker.status == Worker.Status.TERMINATED
 
 
 def test_with_retention_switched_off_the_whole_record_still_counts_toward_termination(steady_worker):
     current = settings_current()
-    GovernanceSettings.objects.create(retention_days=0, weights=current.weights, note="keep forever")
+    # Warnings that stay active for 500 days, so the oldest offence (400 days, past the default 365-day
+    # retention) still counts: only the retention setting decides whether it is on the record.
+    GovernanceSettings.objects.create(
+        retention_days=0, warning_active_days=500, weights=current.weights, note="keep forever"
+    )
     settings = settings_current()
     assert settings.retention_days == 0
     now = timezone.now()
     task = Task.objects.create(task_id="t", capability="code")
     for days in (400, 300, 200):
-        Incident.objects.create(
+        incident = Incident.objects.create(
             worker=steady_worker,
             task=task,
             severity=2,
@@ -69,6 +81,16 @@ def test_with_retention_switched_off_the_whole_record_still_counts_toward_termin
             evidence=[],
             settings_version=settings.version,
             reported_at=now - timedelta(days=days),
+        )
+        DisciplinaryAction.objects.create(  # the warning that made the offence a step on the ladder
+            worker=steady_worker,
+            incident=incident,
+            action="WARNING",
+            reason="scope_drift (severity 2): policy",
+            actor_kind="HR",
+            policy_version=settings.version,
+            violation_type="scope_drift",
+            created_at=incident.reported_at,
         )
     decision = hr_decide(worker=steady_worker, violations=[Violation("scope_drift", 2)], settings=settings, now=now)
     assert "TERMINATE" in decision.actions

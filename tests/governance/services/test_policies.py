@@ -10,8 +10,11 @@ from governance.models import DisciplinaryAction, GovernanceSettings, Policy
 from governance.selectors import settings_current
 from governance.services.policies import policy_update
 from governance.services.reports import ReportInput, report_submit
+from workforce.domain.actor import MANAGER, service_key
 from workforce.models import Worker
 from workforce.services.tasks import task_register
+
+TEST_MANAGER = service_key("test-manager", MANAGER)  # the Manager's key, for service calls
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +23,11 @@ def format_violation_by(model_id: str) -> DisciplinaryAction:
     """A fresh worker's first format violation, through the report pipeline; its one action."""
     Worker.objects.create(model_id=model_id, capabilities=["code"])
     now = timezone.now()
-    task_register(task_id=f"{model_id}/task", capability="code", priority=2, model_id=model_id, now=now)
+    task_register(
+        actor=TEST_MANAGER, task_id=f"{model_id}/task", capability="code", priority=2, model_id=model_id, now=now
+    )
     report_submit(
+        actor=TEST_MANAGER,
         report=ReportInput(task_id=f"{model_id}/task", model_id=model_id, format_violation=True),
         report_id=f"{model_id}/report",
         now=now,

@@ -389,6 +389,7 @@ def test_each_purge_writes_a_purge_log_with_its_cutoff_and_counts_per_table(now)
     assert log.counts == {
         "governance_penalty": 2,
         "governance_historicalpenalty": 2,
+        "governance_pendingsanction": 0,
         "governance_disciplinaryaction": 2,
         "governance_historicaldisciplinaryaction": 2,
         "governance_scorerecord": 2,

@@ -15,8 +15,11 @@ from governance.models import AuditRecord, AuditRun, AuditRunItem, CommandRecord
 from governance.services import purge as purge_module
 from governance.services.purge import REDACTED_ITEMS, purge_expired, records_purge_early
 from governance.services.reports import ReportInput, report_submit
+from workforce.domain.actor import MANAGER, service_key
 from workforce.models import Event, Worker
 from workforce.services.tasks import task_register
+
+TEST_MANAGER = service_key("test-manager", MANAGER)  # the Manager's key, for service calls
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +43,10 @@ def hallucinate(worker: Worker, at: datetime, *, report_id: str | None = None) -
     """A hallucination reported at `at`: report, incident, action, penalty, score and events, as production
     writes them. A spare worker must exist for the task to move on to."""
     task_id = f"{worker.model_id}/task-{next(_serial)}"
-    task_register(task_id=task_id, capability="code", priority=2, model_id=worker.model_id, now=at)
+    task_register(actor=TEST_MANAGER, task_id=task_id, capability="code", priority=2, model_id=worker.model_id, now=at)
     report_id = report_id or f"r-{task_id}"
     report_submit(
+        actor=TEST_MANAGER,
         report=ReportInput(task_id=task_id, model_id=worker.model_id, hallucinated=True, logs=[SECRET]),
         report_id=report_id,
         now=at,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from governance.models import AuditRecord, ScoreRecord
 from governance.selectors import settings_current
 from governance.services import scoring_runs
+from workforce.domain.actor import BEAT
 from workforce.models import Task, Worker
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +34,11 @@ def test_a_later_run_that_read_its_candidates_before_an_earlier_run_finished_sco
         confidence=1.0,
         retries=0,
     )
-    beat, _ = scoring_runs.scoring_run_start(trigger="beat", now=t0 + timedelta(minutes=5), key="a", enqueue=False)
+    beat, _ = scoring_runs.scoring_run_start(
+        actor=BEAT, trigger="beat", now=t0 + timedelta(minutes=5), key="a", enqueue=False
+    )
     button, _ = scoring_runs.scoring_run_start(
-        trigger="director", now=t0 + timedelta(minutes=6), key="b", enqueue=False
+        actor=BEAT, trigger="director", now=t0 + timedelta(minutes=6), key="b", enqueue=False
     )
     # The button's run reads its candidates while the beat's run is still going, as on PostgreSQL.
     candidates = scoring_runs._candidates(button.window_end)
@@ -64,9 +67,13 @@ def test_a_later_run_scores_a_worker_again_once_new_evidence_arrives():
             outcome=AuditRecord.Outcome.CLEAN,
             duration_ms=1000,
         )
-    first, _ = scoring_runs.scoring_run_start(trigger="beat", now=t0 + timedelta(minutes=5), key="c", enqueue=False)
+    first, _ = scoring_runs.scoring_run_start(
+        actor=BEAT, trigger="beat", now=t0 + timedelta(minutes=5), key="c", enqueue=False
+    )
     scoring_runs.scoring_run_execute(run_id=first.pk)
-    second, _ = scoring_runs.scoring_run_start(trigger="beat", now=t0 + timedelta(hours=1), key="d", enqueue=False)
+    second, _ = scoring_runs.scoring_run_start(
+        actor=BEAT, trigger="beat", now=t0 + timedelta(hours=1), key="d", enqueue=False
+    )
     assert scoring_runs.scoring_run_execute(run_id=second.pk).workers_scored == 1
 
 
@@ -74,7 +81,9 @@ def test_a_run_left_pending_by_a_broker_outage_is_queued_again(monkeypatch):
     sent = []
     monkeypatch.setattr(scoring_runs, "_enqueue", sent.append)
     now = timezone.now()
-    old, _ = scoring_runs.scoring_run_start(trigger="beat", now=now - timedelta(minutes=10), key="old", enqueue=False)
-    scoring_runs.scoring_run_start(trigger="beat", now=now, key="fresh", enqueue=False)
+    old, _ = scoring_runs.scoring_run_start(
+        actor=BEAT, trigger="beat", now=now - timedelta(minutes=10), key="old", enqueue=False
+    )
+    scoring_runs.scoring_run_start(actor=BEAT, trigger="beat", now=now, key="fresh", enqueue=False)
     assert scoring_runs.scoring_runs_sweep(now=now) == 1
     assert sent == [old.pk]

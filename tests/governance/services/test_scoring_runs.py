@@ -21,8 +21,11 @@ from governance.models import (
 )
 from governance.services.reports import ReportInput, report_submit
 from governance.services.scoring_runs import scoring_run_execute, scoring_run_start
+from workforce.domain.actor import BEAT, MANAGER, service_key
 from workforce.models import Event, Task, Worker
 from workforce.services.tasks import task_register
+
+TEST_MANAGER = service_key("test-manager", MANAGER)  # the Manager's key, for service calls
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +84,9 @@ def fleet(prefix: str, size: int, at: datetime, measures: dict = STEADY) -> list
 
 
 def run_at(now: datetime, key: str | None = None) -> ScoringRun:
-    run, _ = scoring_run_start(trigger=ScoringRun.Trigger.COMMAND, now=now, key=key or f"test:{now.isoformat()}")
+    run, _ = scoring_run_start(
+        actor=BEAT, trigger=ScoringRun.Trigger.COMMAND, now=now, key=key or f"test:{now.isoformat()}"
+    )
     return scoring_run_execute(run_id=run.pk)
 
 
@@ -161,18 +166,24 @@ def test_workers_without_new_evidence_are_not_scored(t0):
         assert worker.reputation == 60 and worker.scored_runs == 0, worker.model_id
 
 
-def test_the_run_reads_the_penalties_in_the_window_and_not_older_ones(t0):
-    fresh, stale = fleet("p", 2, t0 - timedelta(hours=1), STEADY)
-    for worker, age in ((fresh, timedelta(days=3)), (stale, timedelta(days=31))):
-        Penalty.objects.create(
-            worker=worker, reason="timeout", severity=2, points=-20, settings_version=1, created_at=t0 - age
-        )
+def test_the_run_subtracts_no_penalty_as_penalties_act_once_at_report_time(t0):
+    # Regression: the run subtracted the Penalty rows its window held, which had already moved the
+    # reputation when their reports arrived (a penalty counted twice, and a third time by discipline).
+    penalised, clean = fleet("p", 2, t0 - timedelta(hours=1), STEADY)
+    Penalty.objects.create(
+        worker=penalised,
+        reason="timeout",
+        severity=2,
+        points=-20,
+        settings_version=1,
+        created_at=t0 - timedelta(days=3),
+    )
 
     run_at(t0)
 
-    fresh_score, stale_score = (ScoreRecord.objects.get(worker=w) for w in (fresh, stale))
-    assert (fresh_score.score, fresh_score.penalties) == (52, ["timeout"])
-    assert (stale_score.score, stale_score.penalties) == (72, [])
+    penalised_score, clean_score = (ScoreRecord.objects.get(worker=w) for w in (penalised, clean))
+    assert (penalised_score.score, penalised_score.penalties, penalised_score.reputation) == (72, [], 63)
+    assert (clean_score.score, clean_score.penalties, clean_score.reputation) == (72, [], 63)
 
 
 def test_the_run_reads_only_the_window_and_at_most_the_cap_of_newest_reports(t0):
@@ -188,23 +199,42 @@ def test_the_run_reads_only_the_window_and_at_most_the_cap_of_newest_reports(t0)
     assert ScoreRecord.objects.get(worker=worker).score == 72  # only the two STEADY reports
 
 
-def test_a_violation_reported_through_the_auditor_is_scored_with_its_penalty(t0):
+def test_a_violation_reported_through_the_auditor_is_penalised_at_report_time_and_the_run_scores_its_metrics(t0):
     worker, other = hire("reported"), hire("spare")
     task_register(
-        task_id="reported/t1", capability="code", priority=5, model_id="reported", now=t0 - timedelta(hours=2)
+        actor=TEST_MANAGER,
+        task_id="reported/t1",
+        capability="code",
+        priority=5,
+        model_id="reported",
+        now=t0 - timedelta(hours=2),
     )
     report_submit(
+        actor=TEST_MANAGER,
         report=ReportInput(task_id="reported/t1", model_id="reported", duration_ms=90_000, confidence=0.6),
         report_id="r-1",
         now=t0 - timedelta(hours=1),
     )
 
+    penalty = ScoreRecord.objects.get(worker=worker)
+    assert (penalty.kind, penalty.penalties, penalty.previous_reputation, penalty.reputation) == (
+        ScoreRecord.Kind.PENALTY,
+        ["timeout"],
+        60,
+        54,  # the attempt scores 60 - 20 = 40; int(0.7*60 + 0.3*40) = 54
+    )
+
     run_at(t0)
 
     record = ScoreRecord.objects.get(worker=worker, run_key__startswith="run:")
-    assert record.penalties == ["timeout"]
-    assert record.metrics["discipline"] == "0.00"
+    assert record.kind == ScoreRecord.Kind.RUN
+    assert record.penalties == []
+    assert record.metrics["discipline"] == "0.00"  # the violation counts here, once
     assert record.metrics["productivity"] == "0.00"
+    assert record.basis == {"reports": 1, "incidents": [str(penalty.incident_id)]}
+    # The six metrics alone, nothing subtracted: 0.25*60 + 0.2*50 + 0.2*50 + 0.15*0 + 0.1*50 + 0.1*0 = 40
+    # (not 40 - 20); int(0.7*54 + 0.3*40) = 49.
+    assert (record.previous_reputation, record.score, record.reputation) == (54, 40, 49)
     assert not ScoreRecord.objects.filter(worker=other).exists()
 
 
@@ -263,7 +293,9 @@ def test_starting_the_same_key_again_is_the_same_run_and_changes_nothing(t0):
     first = run_at(t0, key="beat:2025-01-01T10")
     before = snapshot()
 
-    run, created = scoring_run_start(trigger=ScoringRun.Trigger.BEAT, now=t0 + timedelta(minutes=3), key=first.key)
+    run, created = scoring_run_start(
+        actor=BEAT, trigger=ScoringRun.Trigger.BEAT, now=t0 + timedelta(minutes=3), key=first.key
+    )
     repeat = scoring_run_execute(run_id=run.pk)
 
     assert not created and run.pk == first.pk
@@ -285,8 +317,8 @@ def test_a_new_run_without_new_evidence_scores_nobody(t0):
 
 def test_two_runs_over_the_same_window_score_each_worker_once(t0):
     fleet("overlap", 3, t0 - timedelta(hours=1))
-    a, _ = scoring_run_start(trigger=ScoringRun.Trigger.BEAT, now=t0, key="a", enqueue=False)
-    b, _ = scoring_run_start(trigger=ScoringRun.Trigger.DIRECTOR, now=t0, key="b", enqueue=False)
+    a, _ = scoring_run_start(actor=BEAT, trigger=ScoringRun.Trigger.BEAT, now=t0, key="a", enqueue=False)
+    b, _ = scoring_run_start(actor=BEAT, trigger=ScoringRun.Trigger.DIRECTOR, now=t0, key="b", enqueue=False)
 
     assert scoring_run_execute(run_id=a.pk).workers_scored == 3
     assert scoring_run_execute(run_id=b.pk).workers_scored == 0
@@ -313,7 +345,7 @@ def test_a_run_redelivered_after_it_scored_but_before_it_was_marked_done_applies
 def test_promotion_waits_for_five_scored_runs_since_hiring_then_is_applied(t0):
     worker = hire("rising")
     applied = []
-    for hour in range(1, 6):
+    for hour in range(1, 7):
         report(worker, t0 + timedelta(hours=hour, minutes=-10), EXCELLENT)
         run_at(t0 + timedelta(hours=hour))
         applied.append(ScoreRecord.objects.filter(worker=worker).order_by("-id").first())
@@ -321,13 +353,14 @@ def test_promotion_waits_for_five_scored_runs_since_hiring_then_is_applied(t0):
     assert [(r.reputation, r.action, r.applied_action) for r in applied] == [
         (71, "NONE", "NONE"),
         (79, "NONE", "NONE"),
-        (85, "PROMOTE", "NONE"),  # four runs counting the hire: too few
-        (89, "PROMOTE", "PROMOTE"),
-        (92, "PROMOTE", "NONE"),  # the tier change reset the count
+        (85, "PROMOTE", "NONE"),  # three scored runs: provisional (hiring is not a run)
+        (89, "PROMOTE", "NONE"),  # four: still provisional
+        (92, "PROMOTE", "PROMOTE"),  # the fifth scored run
+        (94, "PROMOTE", "NONE"),  # the tier change reset the count
     ]
     worker.refresh_from_db()
     assert worker.tier == Worker.Tier.MID
-    assert worker.runs_since_tier_change == 2
+    assert worker.runs_since_tier_change == 1
     promotion = DisciplinaryAction.objects.get(worker=worker)
     assert promotion.action == "PROMOTE"
     assert promotion.actor_kind == DisciplinaryAction.Actor.ACCOUNTANT
@@ -355,8 +388,15 @@ def test_a_reputation_below_fifty_warns_cools_down_and_demotes(t0):
 
 
 def test_a_reputation_below_thirty_terminates_the_worker_and_hands_on_its_tasks(t0):
-    worker, spare = hire("failing", reputation=30), hire("spare")
-    task_register(task_id="held", capability="code", priority=5, model_id="failing", now=t0 - timedelta(hours=2))
+    worker, spare = hire("failing", reputation=30, scored_runs=4), hire("spare")  # past its provisional runs
+    task_register(
+        actor=TEST_MANAGER,
+        task_id="held",
+        capability="code",
+        priority=5,
+        model_id="failing",
+        now=t0 - timedelta(hours=2),
+    )
     report(worker, t0 - timedelta(hours=1), POOR)
 
     run_at(t0)
@@ -369,8 +409,21 @@ def test_a_reputation_below_thirty_terminates_the_worker_and_hands_on_its_tasks(
     assert Task.objects.get(task_id="held").current_worker == spare
 
 
+def test_a_provisional_worker_below_thirty_is_warned_instead_of_terminated(t0):
+    worker = hire("new", reputation=30)  # no scored run yet: its reputation is a guess
+    report(worker, t0 - timedelta(hours=1), POOR)
+
+    run_at(t0)
+
+    worker.refresh_from_db()
+    record = ScoreRecord.objects.get(worker=worker)
+    assert (record.reputation, record.action, record.applied_action) == (22, "TERMINATE", "WARNING")
+    assert worker.status == Worker.Status.COOLDOWN
+    assert not DisciplinaryAction.objects.filter(worker=worker, action="TERMINATE").exists()
+
+
 def test_a_terminated_worker_is_not_scored_again(t0):
-    worker = hire("fired", reputation=30)
+    worker = hire("fired", reputation=30, scored_runs=4)
     report(worker, t0 - timedelta(hours=1), POOR)
     run_at(t0)
     report(worker, t0 + timedelta(minutes=30), POOR)  # a late report

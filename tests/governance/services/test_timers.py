@@ -15,8 +15,11 @@ from governance.services import timers as timers_module
 from governance.services.discipline import director_intervene, hr_decide
 from governance.services.reports import ReportInput, report_submit
 from governance.services.timers import silent_workers_sweep, timers_expire
+from workforce.domain.actor import MANAGER, SWEEPER, TIMERS, service_key
 from workforce.models import Assignment, Task, Worker
 from workforce.services.tasks import task_complete, task_register
+
+TEST_MANAGER = service_key("test-manager", MANAGER)  # the Manager's key, for service calls
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +52,12 @@ def test_a_cooldown_ends_at_its_time_as_an_expired_reinstatement_and_not_a_secon
     ends = worker.cooldown_until
     assert ends == t0 + timedelta(minutes=settings_current().cooldown_minutes)
 
-    assert timers_expire(now=ends - SECOND) == 0
+    assert timers_expire(actor=TIMERS, now=ends - SECOND) == 0
     worker.refresh_from_db()
     assert worker.status == Worker.Status.COOLDOWN
     assert not reinstatements(worker).exists()
 
-    assert timers_expire(now=ends) == 1
+    assert timers_expire(actor=TIMERS, now=ends) == 1
     worker.refresh_from_db()
     assert worker.status == Worker.Status.ACTIVE
     assert worker.cooldown_until is None
@@ -71,11 +74,11 @@ def test_a_suspension_ends_at_its_time_as_an_expired_reinstatement_and_not_a_sec
     ends = worker.suspended_until
     assert ends == t0 + timedelta(hours=settings_current().suspension_hours)
 
-    assert timers_expire(now=ends - SECOND) == 0
+    assert timers_expire(actor=TIMERS, now=ends - SECOND) == 0
     worker.refresh_from_db()
     assert worker.status == Worker.Status.SUSPENDED
 
-    assert timers_expire(now=ends + timedelta(hours=5)) == 1  # a late sweep ends it all the same
+    assert timers_expire(actor=TIMERS, now=ends + timedelta(hours=5)) == 1  # a late sweep ends it all the same
     worker.refresh_from_db()
     assert worker.status == Worker.Status.ACTIVE
     assert worker.suspended_until is None
@@ -89,9 +92,9 @@ def test_an_ended_timer_is_not_ended_twice(director, t0):
     worker.refresh_from_db()
     ends = worker.cooldown_until
 
-    assert timers_expire(now=ends) == 1
-    assert timers_expire(now=ends + SECOND) == 0
-    assert timers_expire(now=ends + timedelta(days=1)) == 0
+    assert timers_expire(actor=TIMERS, now=ends) == 1
+    assert timers_expire(actor=TIMERS, now=ends + SECOND) == 0
+    assert timers_expire(actor=TIMERS, now=ends + timedelta(days=1)) == 0
     assert reinstatements(worker).count() == 1
 
 
@@ -100,7 +103,7 @@ def test_only_the_timers_that_are_due_end(director, t0):
     director_intervene(worker=due, action="WARNING", reason="a", actor=director, now=t0)
     director_intervene(worker=later, action="SUSPEND", reason="b", actor=director, now=t0)
 
-    assert timers_expire(now=t0 + timedelta(hours=2)) == 1
+    assert timers_expire(actor=TIMERS, now=t0 + timedelta(hours=2)) == 1
 
     statuses = dict(Worker.objects.values_list("model_id", "status"))
     assert statuses == {"due": "ACTIVE", "later": "SUSPENDED", "idle": "ACTIVE"}
@@ -114,7 +117,7 @@ def test_only_the_timers_that_are_due_end(director, t0):
 def silent_setup(t0):
     """A worker given a task at t0 that never reports, and a spare who could take it."""
     silent, spare = hire("silent"), hire("spare")
-    task_register(task_id="quiet-task", capability="code", priority=5, model_id="silent", now=t0)
+    task_register(actor=TEST_MANAGER, task_id="quiet-task", capability="code", priority=5, model_id="silent", now=t0)
     timeout = timedelta(minutes=settings_current().silent_timeout_minutes)
     assert timeout == timedelta(minutes=30)
     return silent, spare, timeout
@@ -124,10 +127,10 @@ def test_an_attempt_silent_past_the_timeout_becomes_a_timeout_incident_and_the_t
     silent, spare, timeout = silent_setup
     attempt = Assignment.objects.get(worker=silent)
 
-    assert silent_workers_sweep(now=t0 + timeout - SECOND) == 0
+    assert silent_workers_sweep(actor=SWEEPER, now=t0 + timeout - SECOND) == 0
     assert not AuditRecord.objects.exists()
 
-    assert silent_workers_sweep(now=t0 + timeout) == 1
+    assert silent_workers_sweep(actor=SWEEPER, now=t0 + timeout) == 1
 
     record = AuditRecord.objects.get()
     assert record.report_id == f"silent:{attempt.pk}"
@@ -154,11 +157,11 @@ def test_an_attempt_silent_past_the_timeout_becomes_a_timeout_incident_and_the_t
 
 def test_a_second_sweep_does_not_report_the_same_silence_twice(silent_setup, t0):
     silent, spare, timeout = silent_setup
-    assert silent_workers_sweep(now=t0 + timeout) == 1
+    assert silent_workers_sweep(actor=SWEEPER, now=t0 + timeout) == 1
     counts = (AuditRecord.objects.count(), Incident.objects.count(), DisciplinaryAction.objects.count())
 
-    assert silent_workers_sweep(now=t0 + timeout) == 0
-    assert silent_workers_sweep(now=t0 + timeout + timedelta(minutes=10)) == 0
+    assert silent_workers_sweep(actor=SWEEPER, now=t0 + timeout) == 0
+    assert silent_workers_sweep(actor=SWEEPER, now=t0 + timeout + timedelta(minutes=10)) == 0
 
     assert (AuditRecord.objects.count(), Incident.objects.count(), DisciplinaryAction.objects.count()) == counts
     assert AuditRecord.objects.filter(worker=silent).count() == 1
@@ -166,10 +169,10 @@ def test_a_second_sweep_does_not_report_the_same_silence_twice(silent_setup, t0)
 
 def test_the_next_worker_on_the_task_has_its_own_timeout(silent_setup, t0):
     silent, spare, timeout = silent_setup
-    assert silent_workers_sweep(now=t0 + timeout) == 1
+    assert silent_workers_sweep(actor=SWEEPER, now=t0 + timeout) == 1
 
-    assert silent_workers_sweep(now=t0 + 2 * timeout - SECOND) == 0
-    assert silent_workers_sweep(now=t0 + 2 * timeout) == 1
+    assert silent_workers_sweep(actor=SWEEPER, now=t0 + 2 * timeout - SECOND) == 0
+    assert silent_workers_sweep(actor=SWEEPER, now=t0 + 2 * timeout) == 1
 
     assert AuditRecord.objects.filter(worker=spare, error_kind="silent").count() == 1
 
@@ -177,21 +180,22 @@ def test_the_next_worker_on_the_task_has_its_own_timeout(silent_setup, t0):
 def test_an_attempt_that_reported_in_time_is_not_silent(silent_setup, t0):
     silent, spare, timeout = silent_setup
     report_submit(
+        actor=TEST_MANAGER,
         report=ReportInput(task_id="quiet-task", model_id="silent", duration_ms=2_000),
         report_id="in-time",
         now=t0 + timedelta(minutes=10),
     )
 
-    assert silent_workers_sweep(now=t0 + 3 * timeout) == 0
+    assert silent_workers_sweep(actor=SWEEPER, now=t0 + 3 * timeout) == 0
     assert AuditRecord.objects.count() == 1
     assert not Incident.objects.exists()
 
 
 def test_a_finished_task_is_not_silent(silent_setup, t0):
     silent, spare, timeout = silent_setup
-    task_complete(task=Task.objects.get(task_id="quiet-task"), now=t0 + timedelta(minutes=5))
+    task_complete(actor=TEST_MANAGER, task=Task.objects.get(task_id="quiet-task"), now=t0 + timedelta(minutes=5))
 
-    assert silent_workers_sweep(now=t0 + 3 * timeout) == 0
+    assert silent_workers_sweep(actor=SWEEPER, now=t0 + 3 * timeout) == 0
     assert not AuditRecord.objects.exists()
 
 
@@ -246,7 +250,12 @@ def test_run_timers_ends_what_is_due_and_reports_the_silent(director):
     hire("cmd-silent")
     hire("cmd-spare")
     task_register(
-        task_id="cmd-task", capability="code", priority=5, model_id="cmd-silent", now=now - timedelta(hours=1)
+        actor=TEST_MANAGER,
+        task_id="cmd-task",
+        capability="code",
+        priority=5,
+        model_id="cmd-silent",
+        now=now - timedelta(hours=1),
     )
     out = io.StringIO()
 
@@ -264,9 +273,16 @@ def test_run_timers_ends_what_is_due_and_reports_the_silent(director):
 def test_an_attempt_silent_for_months_is_reported_with_its_wait_capped_to_what_the_column_holds(t0):
     hire("forgotten")
     hire("spare")
-    task_register(task_id="forgotten-task", capability="code", priority=5, model_id="forgotten", now=t0 - 60 * DAY)
+    task_register(
+        actor=TEST_MANAGER,
+        task_id="forgotten-task",
+        capability="code",
+        priority=5,
+        model_id="forgotten",
+        now=t0 - 60 * DAY,
+    )
 
-    assert silent_workers_sweep(now=t0) == 1
+    assert silent_workers_sweep(actor=SWEEPER, now=t0) == 1
 
     # 60 days in milliseconds overflows PostgreSQL's integer column (a DataError that stopped every sweep).
     assert AuditRecord.objects.get().duration_ms == timers_module.DURATION_MS_MAX == 2**31 - 1
@@ -275,23 +291,27 @@ def test_an_attempt_silent_for_months_is_reported_with_its_wait_capped_to_what_t
 def test_an_attempt_the_database_refuses_does_not_stop_the_sweep_for_the_others(t0, monkeypatch, caplog):
     for model_id in ("first", "second", "spare"):
         hire(model_id)
-    task_register(task_id="first-task", capability="code", priority=5, model_id="first", now=t0 - 2 * HOUR)
-    task_register(task_id="second-task", capability="code", priority=5, model_id="second", now=t0 - HOUR)
+    task_register(
+        actor=TEST_MANAGER, task_id="first-task", capability="code", priority=5, model_id="first", now=t0 - 2 * HOUR
+    )
+    task_register(
+        actor=TEST_MANAGER, task_id="second-task", capability="code", priority=5, model_id="second", now=t0 - HOUR
+    )
     first = Assignment.objects.get(worker__model_id="first")
     real_submit = timers_module.report_submit
 
-    def refused_for_the_first(*, report, report_id, now):
+    def refused_for_the_first(*, report, report_id, now, actor):
         if report_id == f"silent:{first.pk}":
             with transaction.atomic():  # as report_submit's own transaction would be when the error came
                 raise DataError("integer out of range")
-        return real_submit(report=report, report_id=report_id, now=now)
+        return real_submit(report=report, report_id=report_id, now=now, actor=actor)
 
     monkeypatch.setattr(timers_module, "report_submit", refused_for_the_first)
 
-    assert silent_workers_sweep(now=t0) == 1
+    assert silent_workers_sweep(actor=SWEEPER, now=t0) == 1
 
     assert list(AuditRecord.objects.values_list("worker__model_id", flat=True)) == ["second"]
     assert f"silent attempt {first.pk} not reported" in caplog.text
     # The next sweep, with the database willing, reports the first one.
     monkeypatch.setattr(timers_module, "report_submit", real_submit)
-    assert silent_workers_sweep(now=t0) == 1
+    assert silent_workers_sweep(actor=SWEEPER, now=t0) == 1

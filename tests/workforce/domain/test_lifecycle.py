@@ -62,7 +62,7 @@ def test_a_promotion_moves_one_tier_up_with_priority_and_the_tiers_budget(tier, 
     assert effect.state.tier == promoted
     assert effect.state.priority == 3
     assert effect.state.budget == DEFAULT_TIER_BUDGETS[promoted]
-    assert effect.state.runs_since_tier_change == 1
+    assert effect.state.runs_since_tier_change == 0  # hiring and tier changes are not scored runs
     assert effect.state.status == "ACTIVE"
     assert effect.implied == ()
 
@@ -109,7 +109,7 @@ def test_a_warning_above_junior_cools_down_and_implies_a_demotion(tier, demoted)
     assert effect.state.cooldown_until == NOW + HOUR
     assert effect.state.tier == demoted
     assert effect.state.budget == DEFAULT_TIER_BUDGETS[demoted]
-    assert effect.state.runs_since_tier_change == 1
+    assert effect.state.runs_since_tier_change == 0  # hiring and tier changes are not scored runs
     assert effect.implied == ("DEMOTE",)
 
 
@@ -198,7 +198,7 @@ def test_a_terminated_worker_is_rehired_as_a_junior_on_probation():
     assert effect.state.tier == "JUNIOR"
     assert effect.state.priority == 0
     assert effect.state.budget == DEFAULT_TIER_BUDGETS["JUNIOR"]
-    assert effect.state.runs_since_tier_change == 1
+    assert effect.state.runs_since_tier_change == 0  # hiring and tier changes are not scored runs
     assert effect.state.cooldown_until is None
     assert effect.state.suspended_until is None
 
