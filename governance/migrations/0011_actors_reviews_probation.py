@@ -90,7 +90,7 @@ class Migration(migrations.Migration):
                 ('figures', models.JSONField(help_text='Workers sanctioned, the population, shares and the baseline.')),
                 ('settings_version', models.BigIntegerField()),
                 ('started_at', models.DateTimeField()),
-                ('last_seen_at', models.DateTimeField(help_text='The last sanction it held.')),
+                ('last_seen_at', models.DateTimeField(help_text='When it was last measured still spiking; it ends a window later.')),
                 ('held', models.PositiveIntegerField(default=0)),
             ],
             options={

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 
 from aura_project.errors import DomainError, NotFound
 from aura_project.history import acting
@@ -38,6 +39,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATE_ONLY_ACTIONS = frozenset({"SUSPEND", "TERMINATE", "BLACKLIST", "PROMOTE", "DEMOTE", "REINSTATE", "CONFIRM"})
 # What the spike guard holds for the Director instead of applying: the sanctions that empty a fleet.
 HELD_IN_A_SPIKE = frozenset({"SUSPEND", "TERMINATE", "BLACKLIST"})
+# While a fleet-wide spike was measured this recently, a held sanction does not measure it again.
+SPIKE_RECHECK = timedelta(minutes=5)
 _SPIKE_LOCK = 7_301_002  # PostgreSQL advisory lock: one spike, one event, however many reports race
 
 # DisciplinaryAction.violation_type is a varchar: PostgreSQL refuses a longer value (SQLite would keep it).
@@ -157,16 +160,19 @@ def _spike_for(*, worker: Worker, violation_type: str, settings, now: datetime, 
     """The spike this sanction falls in, or None. A new spike is recorded once and told to the Manager once."""
     config = spike_config(settings)
     ongoing = spike_ongoing(now=now, config=config)
-    if ongoing is not None and ongoing.scope == "fleet":
-        return ongoing  # the widest spike is going on: nothing to measure
+    if ongoing is not None and ongoing.scope == "fleet" and now - ongoing.last_seen_at < SPIKE_RECHECK:
+        return ongoing  # the widest spike, measured moments ago: hold without measuring again
     types = [t for t in violation_type.split(",") if t]
     found = first_spike(spike_figures(worker=worker, violation_types=types, now=now, config=config), config)
     if found is None:
-        return None
+        return None  # no longer (or not) a spike: a spike ends a window after it was last measured
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SPIKE_LOCK])
     spike = spike_ongoing(now=now, config=config)
+    if spike is not None:
+        spike.last_seen_at = now  # measured and still spiking
+        Spike.objects.filter(pk=spike.pk).update(last_seen_at=now)
     if spike is not None and _breadth(found.scope) < _breadth(spike.scope):
         # The spike has spread (a provider's, then the fleet's): one spike, widened, still one event.
         spike.scope, spike.figures = found.scope, found.as_dict()
@@ -201,7 +207,7 @@ def _hold(worker, spike, action, reasons, actor_kind, actor, settings, now, outb
         settings_version=settings.version,
         created_at=now,
     )
-    Spike.objects.filter(pk=spike.pk).update(last_seen_at=now, held=spike.held + 1)
+    Spike.objects.filter(pk=spike.pk).update(held=F("held") + 1)
     spike.held += 1
     outbox.add(
         "sanction.held",

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -131,6 +132,9 @@ class Command(BaseCommand):
                 model_id = event.get("model_id")
                 if event["kind"] == "worker.status_changed" and model_id in fleet:
                     fleet[model_id]["status"] = event["payload"]["new"]
+                elif event["kind"] == "worker.health_changed" and model_id in fleet:
+                    # Provider faults took it out of rotation: a Manager routes around it until then.
+                    fleet[model_id]["unhealthy_until"] = datetime.fromisoformat(event["payload"]["unhealthy_until"])
                 elif event["kind"] == "action.applied":
                     stats[f"action:{event['payload']['action']}"] += 1
                 elif event["kind"] in ("sanction.held", "governance.spike", "task.reassigned", "task.waiting"):
@@ -156,7 +160,12 @@ class Command(BaseCommand):
         }
 
     def _one_task(self, api: Api, rng: random.Random, fleet: dict, stats: Counter, o, n: int) -> None:
-        in_service = [m for m, w in fleet.items() if w["status"] in ("ACTIVE", "COOLDOWN", "PROBATION")]
+        now = datetime.now(UTC)
+        in_service = [
+            m
+            for m, w in fleet.items()
+            if w["status"] in ("ACTIVE", "COOLDOWN", "PROBATION") and w.get("unhealthy_until", now) <= now
+        ]
         if not in_service:
             stats["no worker in service"] += 1
             return
@@ -167,6 +176,7 @@ class Command(BaseCommand):
         )
         if status != 201:
             stats[f"task refused ({status})"] += 1
+            stats.setdefault("first refusal", json.dumps(body)[:200])
             return
         outcome = self._outcome(rng, fleet[model_id]["kind"], o["rate"])
         status, answer = api.call(
@@ -202,7 +212,7 @@ class Command(BaseCommand):
             f"fleet now: {dict(by_status)}; steady workers ACTIVE: "
             f"{sum(1 for w in steady if w['status'] == 'ACTIVE')} of {len(steady)}",
         ]
-        refused = {k: v for k, v in stats.items() if "refused" in k or (k.startswith("report ") and k != "report 200")}
+        refused = {k: v for k, v in stats.items() if "refus" in k or (k.startswith("report ") and k != "report 200")}
         if refused:
             lines.append(f"refused: {refused}")
         self.stdout.write(self.style.SUCCESS("Simulation done.\n  " + "\n  ".join(lines)))

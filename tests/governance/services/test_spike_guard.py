@@ -119,3 +119,14 @@ def test_a_held_sanction_is_decided_once(fleet, t0, director):
     sanction_review(sanction=held, decision=DISMISS, reason="detector", actor=director, now=t0)
     with pytest.raises(Exception, match="already dismissed"):
         sanction_review(sanction=held, decision=CONFIRM, reason="changed my mind", actor=director, now=t0)
+
+
+def test_a_spike_ends_a_window_after_it_was_last_measured_and_sanctions_apply_again(fleet, t0):
+    for n, worker in enumerate(fleet):
+        flagged(worker, t0 + timedelta(seconds=10 * n))
+    assert flagged(fleet[0], t0 + timedelta(minutes=5))["held_for_review"] == ["SUSPEND"]
+    # Two hours on, one worker offends again: the fleet is quiet, so the ladder's suspension applies.
+    answer = flagged(fleet[1], t0 + timedelta(hours=2))
+    assert "SUSPEND" in answer["actions"] and answer["held_for_review"] == []
+    assert Worker.objects.get(pk=fleet[1].pk).status == "SUSPENDED"
+    assert Event.objects.filter(kind="governance.spike").count() == 1
