@@ -834,3 +834,49 @@ def test_a_viewer_sees_the_charts_but_no_director_tools(viewer, steady_worker):
 
     assert 'id="fleet-reputation"' in changelist and "Score workers now" not in changelist
     assert 'id="reputation-trend"' in change and "/act/" not in change
+
+
+# --- The spike guard's review queue --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def held_suspension(db, steady_worker, now):
+    from governance.models import PendingSanction, Spike
+
+    spike = Spike.objects.create(scope="fleet", figures={}, settings_version=1, started_at=now, last_seen_at=now)
+    return PendingSanction.objects.create(
+        worker=steady_worker,
+        spike=spike,
+        action="SUSPEND",
+        reason="repeat scope_drift",
+        actor_kind="HR",
+        settings_version=1,
+        created_at=now,
+    )
+
+
+@pytest.mark.django_db
+def test_the_director_confirms_a_held_suspension_from_the_review_queue(director, director_client, held_suspension):
+    from governance.models import PendingSanction
+
+    page = run_action(
+        director_client, PendingSanction, [held_suspension], "confirm_sanctions", reason="the logs show drift"
+    )
+
+    held_suspension.refresh_from_db()
+    assert held_suspension.status == "CONFIRMED" and held_suspension.decided_by == director
+    assert Worker.objects.get(pk=held_suspension.worker_id).status == Worker.Status.SUSPENDED
+    assert held_suspension.applied.actor == director
+    assert "Confirmed 1 held sanction." in messages_of(page)
+
+
+@pytest.mark.django_db
+def test_a_viewer_is_not_offered_the_review_actions(viewer, held_suspension):
+    from governance.models import PendingSanction
+
+    page = logged_in(viewer).get(admin_url(PendingSanction, "changelist"))
+    assert page.status_code == 200
+    assert "confirm_sanctions" not in page.content.decode()
+    run_action(logged_in(viewer), PendingSanction, [held_suspension], "confirm_sanctions", reason="nope")
+    held_suspension.refresh_from_db()
+    assert held_suspension.status == "PENDING"
