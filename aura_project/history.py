@@ -6,6 +6,7 @@ names the actor: `history_user` for a person, and `history_actor` (the actor's l
 (a stock admin form), the logged-in user of the request is named, as before.
 """
 
+import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -13,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 
 _acting: ContextVar = ContextVar("aura_acting", default=None)
+log = logging.getLogger(__name__)
 
 
 class ActorHistory(models.Model):
@@ -27,15 +29,42 @@ class ActorHistory(models.Model):
 @contextmanager
 def acting(actor):
     """Name `actor` on the history rows written inside the block. Nested blocks keep the outermost actor:
-    HR acting inside the Manager's report still records the Manager's key as who set it going."""
+    HR acting inside the Manager's report still records the Manager's key as who set it going.
+
+    The outermost block is also the whole service call: the follow-up work it queued (`follow_up`) runs when it
+    ends without an error, after the service's own transaction has committed."""
     if _acting.get() is not None:
         yield actor
         return
     token = _acting.set(actor)
+    queued = _follow_ups.set([])
     try:
         yield actor
+        pending = _follow_ups.get()
     finally:
+        _follow_ups.reset(queued)
         _acting.reset(token)
+    if not pending:
+        return
+    with acting(actor):  # the follow-ups act for the same caller (and may queue follow-ups of their own)
+        for work in pending:
+            try:
+                work()
+            except Exception:  # it was made durable before; the sweeper will run it again
+                log.exception("follow-up work failed after commit; the sweeper retries it")
+
+
+_follow_ups: ContextVar = ContextVar("aura_follow_ups", default=None)
+
+
+def follow_up(work) -> bool:
+    """Queue `work` to run when the current service call ends, after its transaction commits. False when there is
+    no service call around (the caller then relies on the sweeper)."""
+    queue = _follow_ups.get()
+    if queue is None:
+        return False
+    queue.append(work)
+    return True
 
 
 def current_actor():

@@ -1,5 +1,6 @@
 """Reads for governance: configuration rows turned into the rules' dataclasses, and a worker's record."""
 
+import copy
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -22,19 +23,45 @@ from governance.models import (
 from workforce.domain.lifecycle import GONE, LifecycleConfig, RecordedAction
 from workforce.models import Assignment, Worker
 
+# The settings version in force and its policies, cached in this process by version. Every read asks the
+# database which version is newest (one index-only query), so a version published by any process is seen at
+# once; the policies are read again with it, and a policy edit always publishes a version (policy_update).
+# Tests reset the cache between tests (tests/conftest.py), whose rollbacks leave the version number alone.
+_config_cache: dict[str, object] = {}
 
-def settings_current() -> GovernanceSettings:
-    """The settings version in force: the newest row. The first is made by a data migration."""
-    current = GovernanceSettings.objects.order_by("-version").first()
-    if current is None:  # a database flushed by a test; fall back to the defaults, stored
-        current = GovernanceSettings.objects.create(note="defaults")
-    return current
+
+def config_cache_clear() -> None:
+    _config_cache.clear()
+
+
+def settings_current(*, version: int | None = None) -> GovernanceSettings:
+    """The settings version in force: the newest row (a copy: callers may draft a new version from it). The
+    first is made by a data migration. A caller that has just read the newest version number passes it."""
+    if version is None:
+        version = GovernanceSettings.objects.order_by("-version").values_list("version", flat=True).first()
+    if version is None:  # a database flushed by a test; fall back to the defaults, stored
+        version = GovernanceSettings.objects.create(note="defaults").version
+    cached = _config_cache.get("settings")
+    if cached is None or cached.version != version:
+        _config_cache.clear()
+        cached = _config_cache["settings"] = GovernanceSettings.objects.get(version=version)
+    return copy.copy(cached)
+
+
+def policies_for(s: GovernanceSettings) -> dict[str, PolicyRule]:
+    """The active policies under settings version `s` (read once per version in this process)."""
+    key = f"policies:{s.version}"
+    if key not in _config_cache:
+        _config_cache[key] = {
+            p.violation_type: PolicyRule(p.violation_type, p.severity, p.action)
+            for p in Policy.objects.filter(active=True)
+        }
+    return dict(_config_cache[key])
 
 
 def detection_config(s: GovernanceSettings) -> DetectionConfig:
-    severities = tuple((p.violation_type, p.severity) for p in Policy.objects.filter(active=True))
     known = dict(DetectionConfig().severities)
-    known.update(dict(severities))
+    known.update({vtype: rule.severity for vtype, rule in policies_for(s).items()})
     return DetectionConfig(timeout_ms=s.timeout_ms, severities=tuple(known.items()))
 
 
@@ -85,9 +112,7 @@ def thresholds(s: GovernanceSettings) -> Thresholds:
 
 
 def policies_current() -> dict[str, PolicyRule]:
-    return {
-        p.violation_type: PolicyRule(p.violation_type, p.severity, p.action) for p in Policy.objects.filter(active=True)
-    }
+    return policies_for(settings_current())
 
 
 def _overturned_action_ids(worker: Worker) -> set[int]:
@@ -172,6 +197,39 @@ def incidents_list(
     if until:
         qs = qs.filter(reported_at__lt=until)
     return qs.order_by("-reported_at", "-id")
+
+
+def worker_record(*, worker: Worker, since: datetime) -> tuple[list[PriorViolation], list[PriorAction]]:
+    """The HR ladder's view of a worker's record since `since`, in two reads: its actions (overturned ones left
+    out), and the incidents that counted as a step (an action on them still stands).
+
+    Same result as worker_violation_record and worker_action_record together (tested against them), which take
+    six reads between them."""
+    rows = list(
+        DisciplinaryAction.objects.filter(worker=worker, created_at__gte=since).values_list(
+            "id", "action", "created_at", "overturns_id", "incident_id", "actor_kind", "violation_type"
+        )
+    )
+    overturned = {overturns for _id, action, _at, overturns, *_ in rows if action == Action.OVERTURN}
+    standing = [row for row in rows if row[0] not in overturned]
+    actions = [PriorAction(action=action, at=at) for _id, action, at, *_ in standing]
+    counted = {incident for _id, action, _at, _o, incident, *_ in standing if incident and action != Action.OVERTURN}
+    from_reports = [
+        PriorViolation(type=vtype, at=at)
+        for violations, at in Incident.objects.filter(pk__in=counted, reported_at__gte=since)
+        .exclude(status=Incident.Status.OVERTURNED)
+        .values_list("violations", "reported_at")
+        for vtype, _severity in violations
+    ]
+    # /api/enforce/ opens no incident: its violations are on the HR actions it applied, one call's actions
+    # sharing their time and types.
+    enforced = {
+        (types, at)
+        for _id, action, at, _o, incident, kind, types in standing
+        if incident is None and kind == DisciplinaryAction.Actor.HR and types
+    }
+    from_enforcement = [PriorViolation(type=vtype, at=at) for types, at in enforced for vtype in types.split(",")]
+    return from_reports + from_enforcement, actions
 
 
 def worker_recorded_actions(*, worker: Worker) -> list[RecordedAction]:

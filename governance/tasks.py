@@ -32,11 +32,16 @@ def process_audit_run(self, run_id: str) -> str:
     acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, soft_time_limit=100, time_limit=120
 )
 def sweep_pending_runs() -> dict:
-    """Queue again the audit and scoring runs that waited too long for the broker."""
+    """Queue again the audit and scoring runs that waited too long for the broker; run handovers left pending."""
     from governance.services.scoring_runs import scoring_runs_sweep
+    from workforce.services.handover import handovers_sweep
 
     now = timezone.now()
-    return {"audit_runs": audit_runs_sweep(now=now), "scoring_runs": scoring_runs_sweep(now=now)}
+    return {
+        "audit_runs": audit_runs_sweep(now=now),
+        "scoring_runs": scoring_runs_sweep(now=now),
+        "handovers": handovers_sweep(now=now),
+    }
 
 
 @shared_task(

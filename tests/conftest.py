@@ -109,3 +109,14 @@ def _evidence_cleared_before_flush(request):
             for rows in (model.objects.all(), getattr(model, "history", None) and model.history.model.objects.all()):
                 if rows is not None:
                     rows._raw_delete(rows.db)
+
+
+@pytest.fixture(autouse=True)
+def _governance_config_cache_cleared():
+    """The settings and policies are cached per version in the process; a test's rollback leaves the version
+    number where it was, so each test starts from a cold cache."""
+    from governance.selectors import config_cache_clear
+
+    config_cache_clear()
+    yield
+    config_cache_clear()

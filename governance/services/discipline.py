@@ -15,13 +15,12 @@ from governance.models import Action, DisciplinaryAction, GovernanceSettings, In
 from governance.selectors import (
     ladder_config,
     lifecycle_config,
-    policies_current,
+    policies_for,
     settings_current,
     spike_config,
     spike_figures,
     spike_ongoing,
-    worker_action_record,
-    worker_violation_record,
+    worker_record,
 )
 from governance.services.commands import body_fingerprint, command_replay, command_store
 from workforce.domain.actor import USER, Actor
@@ -30,7 +29,7 @@ from workforce.models import Worker
 from workforce.selectors import worker_state
 from workforce.services.access import actor_require
 from workforce.services.events import Outbox
-from workforce.services.tasks import worker_release_tasks
+from workforce.services.handover import handover_request
 from workforce.services.workers import worker_lock, worker_state_save
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -71,7 +70,8 @@ def actions_apply(
     until: datetime | None = None,
 ) -> Applied:
     """Apply actions to a locked worker: its new state, one DisciplinaryAction per action (and per implied
-    action, such as the DEMOTE a WARNING brings), and its open tasks handed on if it left service.
+    action, such as the DEMOTE a WARNING brings), and, if it left service, a handover of its open tasks, which
+    runs once this transaction has committed (workforce.services.handover).
 
     With `guard` (HR's and the Accountant's automation), a suspension, termination or blacklisting during a
     spike is held for the Director's review instead (governance.domain.spike). `until` overrides the end of a
@@ -144,7 +144,9 @@ def actions_apply(
             action_id=record.pk,
         )
     if was_in_service and worker.status in OUT_OF_SERVICE:
-        worker_release_tasks(worker=worker, now=now, outbox=outbox, reason=f"left service ({worker.status.lower()})")
+        handover_request(
+            worker=worker, now=now, reason=f"left service ({worker.status.lower()})", actor_label=actor.label
+        )
     return result
 
 
@@ -236,17 +238,16 @@ def hr_decide(
     reported task: an offence on a task already in flight at its last sanction is the same step."""
     # The record is what retention keeps; retention 0 means "keep forever", so the whole record counts.
     retention_start = now - timedelta(days=settings.retention_days) if settings.retention_days else EPOCH
-    if history is None:
-        violation_record = worker_violation_record(worker=worker, since=retention_start)
-    else:
+    violation_record, action_record = worker_record(worker=worker, since=retention_start)
+    if history is not None:
         violation_record = [PriorViolation(type=vtype, at=now) for vtype in history]
     return decide(
         violations=violations,
         violation_record=violation_record,
-        action_record=worker_action_record(worker=worker, since=retention_start),
+        action_record=action_record,
         status=worker.status,
         now=now,
-        policies=policies_current(),
+        policies=policies_for(settings),
         config=ladder_config(settings),
         assigned_at=assigned_at,
     )
@@ -286,7 +287,7 @@ def _enforce(model_id, violations, history, now, key, fingerprint, actor: Actor)
         if key and (replay := command_replay(key=key, fingerprint=fingerprint)) is not None:
             return replay
         settings = settings_current()
-        policies = policies_current()
+        policies = policies_for(settings)
         for index, (vtype, _sev) in enumerate(violations):
             if vtype not in policies:
                 raise DomainError(f"no policy for violation {vtype!r}", field=f"violations[{index}]")

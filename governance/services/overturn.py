@@ -23,7 +23,7 @@ from workforce.models import Worker
 from workforce.selectors import worker_state
 from workforce.services.access import actor_require
 from workforce.services.events import Outbox
-from workforce.services.tasks import worker_release_tasks
+from workforce.services.handover import handover_request
 from workforce.services.workers import worker_lock, worker_state_save
 
 # Actions whose overturn can change the worker's status; the status is then replayed from the record.
@@ -149,7 +149,9 @@ def _settle(worker: Worker, overturns, reason: str, actor: Actor, now, outbox: O
         names = "+".join(dict.fromkeys(overturned))
         worker_state_save(worker=worker, state=state, outbox=outbox, reason=f"{names} overturned: {reason}"[:100])
     if was_in_service and worker.status in OUT_OF_SERVICE:
-        worker_release_tasks(worker=worker, now=now, outbox=outbox, reason=f"left service ({worker.status.lower()})")
+        handover_request(
+            worker=worker, now=now, reason=f"left service ({worker.status.lower()})", actor_label=actor.label
+        )
     if incidents_changed:
         reputation_recompute(
             worker=worker, reason=f"incident overturned: {reason}", actor=actor, now=now, outbox=outbox

@@ -12,13 +12,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import OuterRef, Subquery
 
 from aura_project.errors import DomainError, IdempotencyConflict, NotFound
 from aura_project.history import acting
 from governance.domain.detection import ReportFacts, correlate, detect_violations, is_provider_fault
 from governance.domain.scoring import update_reputation
 from governance.models import AuditRecord, DisciplinaryAction, GovernanceSettings, Incident, Penalty, ScoreRecord
-from governance.selectors import attempt_started_at, detection_config, settings_current
+from governance.selectors import detection_config, settings_current
 from governance.services.discipline import actions_apply, hr_decide
 from workforce.domain.actor import Actor
 from workforce.domain.routing import provider_cooldown_due
@@ -26,7 +27,6 @@ from workforce.models import Assignment, Task, Worker
 from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 from workforce.services.tasks import attempt_mark, task_repair
-from workforce.services.workers import worker_lock
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +73,7 @@ def report_submit(*, report: ReportInput, report_id: str | None, now: datetime, 
 
 def _submit(*, report: ReportInput, report_id: str | None, now: datetime, actor: Actor) -> ReportOutcome:
     fingerprint = report.fingerprint()
-    if report_id:
-        stored = AuditRecord.objects.filter(report_id=report_id).first()
-        if stored is not None:
-            return _replay(stored, fingerprint)
-    else:
-        report_id = f"auto-{uuid.uuid4()}"
+    report_id = report_id or f"auto-{uuid.uuid4()}"  # a repeat of a stored id is answered in _process
     attempt = 0
     while True:
         attempt += 1
@@ -107,32 +102,52 @@ def _replay(stored: AuditRecord, fingerprint: str) -> ReportOutcome:
     return ReportOutcome(body=stored.response, replayed=True, record_id=stored.pk)
 
 
-def _resolve(report: ReportInput) -> tuple[Task, Worker]:
-    task = Task.objects.select_related("current_worker").filter(task_id=report.task_id).first()
-    if task is None:
-        raise NotFound(f"no task {report.task_id!r}", field="task_id")
+def _resolve_locked(report: ReportInput, report_id: str) -> tuple[Task, Worker | None, AuditRecord | None]:
+    """The task and its worker, the worker's row locked for the rest of the transaction: reports on one worker
+    run one at a time (then the task is locked, inside the repair). Or, for a report id already stored, that
+    report (a repeat). Two reads in all: the task's carries the repeat check, the settings version in force and
+    when the worker's latest attempt at the task began (the ladder's "told first" rule needs it)."""
+    attempts = Assignment.objects.filter(task=OuterRef("pk")).order_by("-started_at")
     if report.model_id:
-        worker = Worker.objects.filter(model_id=report.model_id).first()
+        attempts = attempts.filter(worker__model_id=report.model_id)
+    else:
+        attempts = attempts.filter(worker=OuterRef("current_worker"))
+    task = (
+        Task.objects.annotate(
+            attempt_started_at=Subquery(attempts.values("started_at")[:1]),
+            stored_report=Subquery(AuditRecord.objects.filter(report_id=report_id).values("pk")[:1]),
+            settings_version=Subquery(GovernanceSettings.objects.order_by("-version").values("version")[:1]),
+        )
+        .filter(task_id=report.task_id)
+        .first()
+    )
+    if task is None or task.stored_report is not None:
+        stored = AuditRecord.objects.filter(report_id=report_id).first()
+        if stored is not None:
+            return task, None, stored
+        raise NotFound(f"no task {report.task_id!r}", field="task_id")
+    locked = Worker.objects.select_for_update(no_key=True)  # no key: see workforce.services.workers.worker_lock
+    if report.model_id:
+        worker = locked.filter(model_id=report.model_id).first()
         if worker is None:
             raise NotFound(f"no worker {report.model_id!r}", field="model_id")
     else:
-        worker = task.current_worker
-        if worker is None:
+        if task.current_worker_id is None:
             raise DomainError("the task has no current worker; name the worker in model_id", field="model_id")
+        worker = locked.get(pk=task.current_worker_id)
     # Late reports are normal: the worker may have been suspended, or the task moved on, since.
     if task.current_worker_id != worker.pk and not Assignment.objects.filter(task=task, worker=worker).exists():
         raise DomainError(f"worker {worker.model_id!r} never held task {task.task_id!r}", field="model_id")
-    return task, worker
+    return task, worker, None
 
 
 def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: datetime, actor: Actor) -> ReportOutcome:
-    # 1. Lock the worker (then the task, inside the repair): reports on one worker run one at a time.
-    task, worker = _resolve(report)
-    worker = worker_lock(pk=worker.pk)
-    stored = AuditRecord.objects.filter(report_id=report_id).first()
-    if stored is not None:  # a duplicate that waited on the lock behind the original
+    # 1. Resolve and lock. A duplicate that waited on the lock behind its original fails on the report id's
+    #    unique index when it stores the report; report_submit then answers as the original did.
+    task, worker, stored = _resolve_locked(report, report_id)
+    if stored is not None:
         return _replay(stored, fingerprint)
-    settings = settings_current()
+    settings = settings_current(version=task.settings_version)
     outbox = Outbox(now)
     facts = ReportFacts(
         hallucinated=report.hallucinated,
@@ -185,7 +200,7 @@ def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: date
 def _violation(report, task, worker, violations, settings: GovernanceSettings, now, outbox: Outbox, base: dict, actor):
     """3. Open the incident, record penalties, run HR, apply, repair the task, move the reputation."""
     correlation = correlate(task.task_id, violations, report.logs, settings.evidence_entries)
-    assigned_at = attempt_started_at(task_pk=task.pk, worker_pk=worker.pk)
+    assigned_at = task.attempt_started_at
     decision = hr_decide(worker=worker, violations=violations, settings=settings, now=now, assigned_at=assigned_at)
     incident = Incident.objects.create(
         worker=worker,
@@ -225,7 +240,10 @@ def _violation(report, task, worker, violations, settings: GovernanceSettings, n
     # failed worker is excluded; the actions may then hand on the worker's other tasks.
     reason = ", ".join(v.type for v in violations)
     reassigned = task_repair(task=task, failed_worker=worker, now=now, outbox=outbox, reason=reason)
-    task.refresh_from_db()
+    # The reputation moves before the actions, so the worker is saved once, with both.
+    reputation = _reputation_penalise(
+        worker, incident, penalties, settings, now, outbox, run_key=_penalty_run_key(base), actor=actor
+    )
     applied = actions_apply(
         worker=worker,
         actions=decision.actions,
@@ -239,9 +257,9 @@ def _violation(report, task, worker, violations, settings: GovernanceSettings, n
         violation_type=",".join(v.type for v in violations),
         guard=True,
     )
-    reputation = _reputation_penalise(
-        worker, incident, penalties, settings, now, outbox, run_key=_penalty_run_key(base), actor=actor
-    )
+    if not applied.records:  # actions_apply saved the worker, reputation included, when it recorded any
+        worker._change_reason = "penalty points"
+        worker.save(update_fields=["reputation", "updated_at"])
     body = {
         "status": "violation",
         "report": correlation | {"violations": [v.as_pair() for v in decision.violations]},
@@ -290,9 +308,7 @@ def _reputation_penalise(
         created_at=now,
         actor_label=actor.label,
     )
-    worker.reputation = new
-    worker._change_reason = "penalty points"
-    worker.save(update_fields=["reputation", "updated_at"])
+    worker.reputation = new  # saved by the caller, with the actions' changes
     outbox.add("score.recorded", model_id=worker.model_id, score=attempt_score, reputation=new, source="incident")
     return new
 

@@ -463,19 +463,19 @@ def test_each_consequence_is_written_to_the_inbox_in_order(clock, crew):
     assert kinds(events) == [
         "incident.opened",
         "task.reassigned",  # the repair of t2
+        "score.recorded",  # the penalty's move, with the report
         "worker.status_changed",
         "action.applied",
         "action.applied",
-        "task.reassigned",  # GPT's other open tasks, in id order
+        "task.reassigned",  # GPT's other open tasks, handed on right after the report committed
         "task.reassigned",
-        "score.recorded",
     ]
     assert events[0]["payload"]["incident_id"] == body["incident_id"]
     assert (events[1]["task_id"], events[1]["model_id"], events[1]["payload"]["previous"]) == ("t2", LLAMA, GPT)
-    assert (events[2]["payload"]["old"], events[2]["payload"]["new"]) == ("ACTIVE", "SUSPENDED")
-    assert [e["payload"]["action"] for e in events[3:5]] == ["STRIKE", "SUSPEND"]
-    assert sorted(e["task_id"] for e in events[5:7]) == sorted([TASK, "t3"])
-    assert events[7]["payload"]["reputation"] == body["reputation"]
+    assert events[2]["payload"]["reputation"] == body["reputation"]
+    assert (events[3]["payload"]["old"], events[3]["payload"]["new"]) == ("ACTIVE", "SUSPENDED")
+    assert [e["payload"]["action"] for e in events[4:6]] == ["STRIKE", "SUSPEND"]
+    assert sorted(e["task_id"] for e in events[6:8]) == sorted([TASK, "t3"])
     cursors = [e["cursor"] for e in events]
     assert cursors == sorted(cursors)
 

@@ -38,3 +38,19 @@ def test_throttle_counters_live_in_redis_when_redis_is_configured(manager_key, t
     manager_key.get("/api/workers/")
     keys = cache._cache.get_client().keys(f"*throttle_{three_per_minute}_*")
     assert keys, "the throttle's counter was not written to Redis"
+
+
+def test_the_throttle_lets_requests_through_when_redis_is_unreachable(manager_key, three_per_minute, monkeypatch):
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from workforce.api import throttling
+
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    monkeypatch.setattr(throttling, "_redis_client", lambda: dead)
+    monkeypatch.setattr(throttling, "_redis_down_until", 0.0)
+    answers = [manager_key.get("/api/workers/").status_code for _ in range(5)]
+    # The failed call lets its request through; the next ones are counted in this process, not refused for
+    # Redis's sake: the API stays up, and the budget still holds.
+    assert answers == [200, 200, 200, 200, 429]

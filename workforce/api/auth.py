@@ -36,11 +36,10 @@ class ServiceKeyAuthentication(authentication.BaseAuthentication):
         raw_key = raw_key.strip()
         if not raw_key:
             raise exceptions.AuthenticationFailed("Empty Api-Key.")
-        try:
-            key = ServiceKey.objects.get_from_key(raw_key)
-        except ServiceKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed("Unknown or revoked API key.") from None
-        if key.has_expired or key.revoked:
+        # One query: the key by its prefix with its role; the hash is then checked here.
+        prefix, _, _ = raw_key.partition(".")
+        key = ServiceKey.objects.select_related("role").filter(prefix=prefix, revoked=False).first()
+        if key is None or not key.is_valid(raw_key) or key.has_expired:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
         return ServicePrincipal(key_id=key.id, name=key.name, role=key.role.name), key
 

@@ -39,34 +39,48 @@ def task_assign_now(*, task: Task, model_id: str | None, now: datetime, actor) -
     return worker
 
 
-def _end_open_assignment(*, task: Task, now: datetime, outcome: str, reason: str) -> Assignment | None:
-    current = Assignment.objects.filter(task=task, ended_at__isnull=True).first()
-    if current is not None:
-        current.ended_at = now
-        current.outcome = outcome
-        current.reason = reason[:300]
-        current.save(update_fields=["ended_at", "outcome", "reason"])
-    return current
+def _end_open_assignment(*, task: Task, now: datetime, outcome: str, reason: str) -> int:
+    """End the task's open attempt, if any, in one statement (Assignment keeps no history)."""
+    return Assignment.objects.filter(task=task, ended_at__isnull=True).update(
+        ended_at=now, outcome=outcome, reason=reason[:300]
+    )
 
 
 def task_assign(
-    *, task: Task, now: datetime, outbox: Outbox, model_id: str | None = None, reason: str = "assigned"
+    *,
+    task: Task,
+    now: datetime,
+    outbox: Outbox,
+    model_id: str | None = None,
+    reason: str = "assigned",
+    locked: bool = False,
+    holder: Worker | None = None,
+    failed: set[str] | None = None,
 ) -> Worker | None:
     """Give the task to the named worker, or to the best eligible one. Nobody eligible: the task waits.
 
-    The caller holds the transaction; the task row is locked here so two assigners cannot both win.
+    The caller holds the transaction; the task row is locked here (unless the caller passes it `locked`) so two
+    assigners cannot both win. `holder`, when the caller has it, is the task's current worker, and `failed` the
+    workers that failed it (each saves a read).
     """
-    task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)  # no key: see worker_lock
+    if not locked:
+        task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)  # no key: see worker_lock
     if task.status == Task.Status.COMPLETED:
         raise Conflict(f"task {task.task_id!r} is completed", field="task_id")
-    failed = task_failed_worker_ids(task=task)
-    previous = task.current_worker
+    failed = task_failed_worker_ids(task=task) if failed is None else failed
+    if task.current_worker_id is None:
+        previous = None
+    elif holder is not None and holder.pk == task.current_worker_id:
+        previous = holder
+    else:
+        previous = Worker.objects.get(pk=task.current_worker_id)
     candidates = routing_candidates(capability=task.capability)
     if model_id:
         chosen = next((c for c in candidates if c.model_id == model_id), None)
         if chosen is None and not Worker.objects.filter(model_id=model_id).exists():
             raise NotFound(f"no worker {model_id!r}", field="model_id")
-        if chosen is None or not _lock_if_eligible(chosen, task=task, failed=failed, now=now):
+        fresh = _lock_if_eligible(chosen, task=task, failed=failed, now=now) if chosen is not None else None
+        if fresh is None:
             raise DomainError(
                 f"worker {model_id!r} is not eligible for this task (capability, status or past failure)",
                 field="model_id",
@@ -76,11 +90,13 @@ def task_assign(
         passed_over = set(failed)
         while True:
             chosen = choose(candidates, capability=task.capability, priority=task.priority, now=now, failed=passed_over)
-            if chosen is None or _lock_if_eligible(chosen, task=task, failed=failed, now=now):
+            fresh = _lock_if_eligible(chosen, task=task, failed=failed, now=now) if chosen is not None else None
+            if chosen is None or fresh is not None:
                 break
             passed_over.add(chosen.model_id)  # it left service (or cooled down) while we were choosing
 
-    if previous is not None and (chosen is None or chosen.model_id != previous.model_id):
+    if previous is not None and (chosen is None or chosen.model_id != previous.model_id) and previous is not holder:
+        # (A holder passed in by the repair has had its attempt closed already.)
         _end_open_assignment(task=task, now=now, outcome=Assignment.Outcome.RELEASED, reason=reason)
     if chosen is None:
         task.status = Task.Status.WAITING
@@ -91,7 +107,7 @@ def task_assign(
         return None
     if previous is not None and chosen.model_id == previous.model_id:
         return previous
-    worker = Worker.objects.get(model_id=chosen.model_id)
+    worker = fresh
     Assignment.objects.create(task=task, worker=worker, started_at=now, reason=reason[:300])
     task.current_worker = worker
     task.status = Task.Status.ASSIGNED
@@ -110,12 +126,12 @@ def task_assign(
     return worker
 
 
-def _lock_if_eligible(candidate: Candidate, *, task: Task, failed: set[str], now: datetime) -> bool:
+def _lock_if_eligible(candidate: Candidate, *, task: Task, failed: set[str], now: datetime) -> Worker | None:
     """Take a key-share lock on the chosen worker's row, then read it again.
 
     A report on that worker may be taking it out of service right now. Its release of the worker's tasks
     cannot see this uncommitted assignment, so without the lock the task would stay with a terminated
-    worker. The release first takes the row's exclusive lock (worker_release_tasks), which waits for this
+    worker. The handover first takes the row's exclusive lock (workforce.services.handover), which waits for this
     one; if the release came first, this lock waits for it to commit. A key-share lock does not wait for a
     report merely in progress on the worker, so reports handing tasks to each other's workers rarely deadlock.
     The row is read by a second statement: FOR KEY SHARE returns the version it started with, even after
@@ -133,20 +149,15 @@ def _lock_if_eligible(candidate: Candidate, *, task: Task, failed: set[str], now
         reputation=worker.reputation,
         unhealthy_until=worker.unhealthy_until,
     )
-    return eligible(fresh, capability=task.capability, priority=task.priority, failed=frozenset(failed), now=now)
+    ok = eligible(fresh, capability=task.capability, priority=task.priority, failed=frozenset(failed), now=now)
+    return worker if ok else None
 
 
-def attempt_close(*, task: Task, worker: Worker, now: datetime, outcome: str, reason: str) -> Assignment | None:
-    """Close the worker's open attempt at the task, if it still holds it."""
-    attempt = Assignment.objects.filter(task=task, worker=worker, ended_at__isnull=True).first()
-    if attempt is None:
-        return None
-    attempt.ended_at = now
-    attempt.reported_at = now
-    attempt.outcome = outcome
-    attempt.reason = reason[:300]
-    attempt.save(update_fields=["ended_at", "reported_at", "outcome", "reason"])
-    return attempt
+def attempt_close(*, task: Task, worker: Worker, now: datetime, outcome: str, reason: str) -> int:
+    """Close the worker's open attempt at the task, if it still holds it (one statement)."""
+    return Assignment.objects.filter(task=task, worker=worker, ended_at__isnull=True).update(
+        ended_at=now, reported_at=now, outcome=outcome, reason=reason[:300]
+    )
 
 
 def attempt_mark(*, task: Task, worker: Worker, now: datetime, outcome: str) -> None:
@@ -159,28 +170,23 @@ def task_repair(*, task: Task, failed_worker: Worker, now: datetime, outbox: Out
     attempt_close(task=task, worker=failed_worker, now=now, outcome=Assignment.Outcome.FAILED, reason=reason)
     # Read the holder under the task's lock: another transaction may have handed the task on meanwhile, and
     # the repair must not take it back from its new worker.
-    task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)
-    if task.status == Task.Status.COMPLETED or task.current_worker_id != failed_worker.pk:
+    locked = Task.objects.select_for_update(no_key=True).get(pk=task.pk)
+    if locked.status == Task.Status.COMPLETED or locked.current_worker_id != failed_worker.pk:
+        task.status = locked.status
         return None  # a late report: the task has already moved on, or waits for the Director
-    return task_assign(task=task, now=now, outbox=outbox, reason=f"repair after {failed_worker.model_id}: {reason}")
-
-
-def worker_release_tasks(*, worker: Worker, now: datetime, outbox: Outbox, reason: str) -> list[tuple[str, str | None]]:
-    """A worker out of service gives back its open tasks, each reassigned. Tasks are locked in id order."""
-    # The exclusive lock waits for every assignment to this worker still in flight (see _lock_if_eligible),
-    # so the open attempts read below include them.
-    Worker.objects.select_for_update().filter(pk=worker.pk).values_list("pk", flat=True).get()
-    moved = []
-    open_attempts = Assignment.objects.filter(worker=worker, ended_at__isnull=True).select_related("task")
-    for attempt in sorted(open_attempts, key=lambda a: a.task_id):
-        task = attempt.task
-        if task.current_worker_id != worker.pk:
-            attempt_close(task=task, worker=worker, now=now, outcome=Assignment.Outcome.RELEASED, reason=reason)
-            continue
-        # task_assign ends the open attempt as RELEASED when it picks someone else (or nobody).
-        new = task_assign(task=task, now=now, outbox=outbox, reason=f"{worker.model_id} {reason}")
-        moved.append((task.task_id, new.model_id if new else None))
-    return moved
+    # On a first attempt, the worker that just failed is the only one that ever failed the task.
+    failed = {failed_worker.model_id} if locked.attempts <= 1 else None
+    new = task_assign(
+        task=locked,
+        now=now,
+        outbox=outbox,
+        reason=f"repair after {failed_worker.model_id}: {reason}",
+        locked=True,
+        holder=failed_worker,
+        failed=failed,
+    )
+    task.status, task.current_worker_id = locked.status, locked.current_worker_id
+    return new
 
 
 def task_complete(*, task: Task, now: datetime, actor) -> Task:
