@@ -24,8 +24,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from aura_project.admin_scale import LargeTableAdminMixin, fixed_values_filter
 from aura_project.errors import DomainError
 from governance import admin_charts
+from governance.domain import scoring
+from governance.domain.detection import DetectionConfig
+from governance.domain.ladder import DEFAULT_POLICIES
 from governance.models import (
     AuditRecord,
     AuditRun,
@@ -402,8 +406,33 @@ INTERVENTION_ACTIONS = {
 # --- Evidence ------------------------------------------------------------------------------------------------
 
 
-class EvidenceAdmin(ObjectActionsMixin, AppendOnlyAdminMixin, HistoryAdmin):
-    """Append-only evidence: read-only, no delete, and the Director's early purge."""
+def _rule_values(request, index: int) -> set:
+    """Every violation type (index 0) or severity (1) HR's rules have named: the policies, their history and
+    the detector's defaults. An incident's or a penalty's takes no other, so these are a filter's choices
+    without a SELECT DISTINCT over the evidence. The tables read hold a few rows per policy edit; one query per
+    page, however many filters ask."""
+    if not hasattr(request, "_aura_rules"):
+        policies = Policy.objects.order_by().values_list("violation_type", "severity")
+        request._aura_rules = {
+            *policies.union(Policy.history.order_by().values_list("violation_type", "severity")),
+            *DetectionConfig().severities,
+            *((rule.violation_type, rule.severity) for rule in DEFAULT_POLICIES.values()),
+        }
+    return {rule[index] for rule in request._aura_rules}
+
+
+SeverityFilter = fixed_values_filter(lambda request: _rule_values(request, 1))
+ViolationTypeFilter = fixed_values_filter(lambda request: _rule_values(request, 0))
+# What the Accountant can apply after its guards (governance.domain.scoring.applied_action).
+AppliedActionFilter = fixed_values_filter(
+    lambda request: {scoring.NONE, scoring.WARNING, scoring.PROMOTE, scoring.TERMINATE}
+)
+
+
+class EvidenceAdmin(LargeTableAdminMixin, ObjectActionsMixin, AppendOnlyAdminMixin, HistoryAdmin):
+    """Append-only evidence: read-only, no delete, and the Director's early purge. Lists stay fast at millions
+    of rows (aura_project.admin_scale); each filter below reads a fixed set of values and has an index
+    (0012_admin_indexes) that finds its rows newest first, so a rare value costs what a common one does."""
 
     actions = [purge_early]
     object_actions = ("purge_early",)
@@ -423,7 +452,7 @@ class AuditRecordAdmin(EvidenceAdmin):
 class IncidentAdmin(EvidenceAdmin):
     # Read-only as a whole; status moves through HR services and overturns.
     list_display = ["id", "worker", "task", "severity", "status", "reported_at", "resolved_at"]
-    list_filter = ["status", "severity"]
+    list_filter = ["status", ("severity", SeverityFilter)]
     search_fields = ["worker__model_id", "task__task_id", "report__report_id"]
     list_select_related = ["worker", "task"]
     date_hierarchy = "reported_at"
@@ -450,7 +479,7 @@ class DisciplinaryActionAdmin(EvidenceAdmin):
 @admin.register(ScoreRecord)
 class ScoreRecordAdmin(EvidenceAdmin):
     list_display = ["created_at", "worker", "score", "previous_reputation", "reputation", "applied_action"]
-    list_filter = ["applied_action"]
+    list_filter = [("applied_action", AppliedActionFilter)]
     search_fields = ["worker__model_id", "run_key"]
     list_select_related = ["worker"]
     date_hierarchy = "created_at"
@@ -459,7 +488,7 @@ class ScoreRecordAdmin(EvidenceAdmin):
 @admin.register(Penalty)
 class PenaltyAdmin(EvidenceAdmin):
     list_display = ["created_at", "worker", "reason", "severity", "points", "incident"]
-    list_filter = ["reason", "severity"]
+    list_filter = [("reason", ViolationTypeFilter), ("severity", SeverityFilter)]
     search_fields = ["worker__model_id", "reason"]
     list_select_related = ["worker", "incident"]
     date_hierarchy = "created_at"

@@ -14,6 +14,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 from simple_history.admin import SimpleHistoryAdmin
 
+from aura_project.admin_scale import LargeTableAdminMixin
 from workforce.models import Assignment, Event, Role, ServiceKey, Task, Worker
 from workforce.services.access import caller_roles
 
@@ -97,6 +98,12 @@ class HistoryAdmin(RoleAccessMixin, SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None) -> bool:
         return True  # hides the Revert button; the POST is refused below
 
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        # For a model with no tracked foreign key (Worker, Policy, settings) simple-history's select_related()
+        # with no names widens to every non-null one and drops the nullable history_user it had just asked
+        # for: one query per version listed. Asked for again.
+        return super().get_history_queryset(request, history_manager, pk_name, object_id).select_related("history_user")
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "GET":
             raise PermissionDenied
@@ -163,11 +170,15 @@ class AssignmentAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(AppendOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class EventAdmin(LargeTableAdminMixin, AppendOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+    """The Manager's inbox, newest first (its cursor reads oldest first); a list that stays fast at millions of
+    rows (aura_project.admin_scale), the kind filter served by an index (0007_admin_indexes)."""
+
     list_display = ["id", "kind", "model_id", "task_id", "created_at"]
     list_filter = ["kind"]
     search_fields = ["model_id", "task_id"]
     date_hierarchy = "created_at"
+    ordering = ["-id"]
 
 
 @admin.register(ServiceKey)

@@ -61,6 +61,9 @@ class DisciplinaryAction(models.Model):
             # The HR ladder's record: a worker's actions by time.
             models.Index(fields=["worker", "created_at"], name="governance_action_worker_idx"),
             models.Index(fields=["created_at"], name="governance_action_time_idx"),
+            # The admin's action list filtered by action or by who acted, newest first.
+            models.Index(fields=["action", "created_at"], name="governance_action_kind_idx"),
+            models.Index(fields=["actor_kind", "created_at"], name="governance_action_actor_idx"),
         ]
 
     def __str__(self) -> str:
@@ -122,6 +125,13 @@ class ScoreRecord(models.Model):
         indexes = [
             models.Index(fields=["worker", "created_at"], name="governance_score_worker_idx"),
             models.Index(fields=["created_at"], name="governance_score_time_idx"),
+            # The admin's score list filtered by what was applied, newest first. NONE, most scores, is found
+            # on the time index; the index holds only the rest, so a routine score writes nothing to it.
+            models.Index(
+                fields=["applied_action", "created_at"],
+                condition=~Q(applied_action="NONE"),
+                name="governance_score_applied_idx",
+            ),
         ]
 
     def __str__(self) -> str:

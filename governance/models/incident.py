@@ -36,6 +36,10 @@ class Incident(models.Model):
             models.Index(fields=["worker", "-reported_at"], name="governance_incident_worker_idx"),
             # The retention purge and the date filter.
             models.Index(fields=["reported_at"], name="governance_incident_time_idx"),
+            # The admin's incident list filtered by status or by severity, newest first, with its bounded count
+            # and date hierarchy (aura_project.admin_scale): without them a rare value scans the whole table.
+            models.Index(fields=["status", "reported_at"], name="governance_incident_status_idx"),
+            models.Index(fields=["severity", "reported_at"], name="governance_incident_sev_idx"),
         ]
 
     def __str__(self) -> str:
@@ -63,6 +67,9 @@ class Penalty(models.Model):
             # Scoring: a worker's penalties in the window.
             models.Index(fields=["worker", "created_at"], name="governance_penalty_worker_idx"),
             models.Index(fields=["created_at"], name="governance_penalty_time_idx"),
+            # The admin's penalty list filtered by violation type or severity, newest first.
+            models.Index(fields=["reason", "created_at"], name="governance_penalty_reason_idx"),
+            models.Index(fields=["severity", "created_at"], name="governance_penalty_sev_idx"),
         ]
 
     def __str__(self) -> str:

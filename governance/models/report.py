@@ -1,6 +1,7 @@
 import uuid
 
 from django.db import models
+from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from aura_project.history import ActorHistory, history_user
@@ -46,6 +47,19 @@ class AuditRecord(models.Model):
             models.Index(fields=["worker", "received_at"], name="governance_audit_worker_idx"),
             # The retention purge.
             models.Index(fields=["received_at"], name="governance_audit_received_idx"),
+            # The admin's report list filtered by outcome or by one of the detector's flags, newest first. Clean
+            # reports (and unflagged ones), most of them, are found on the time index; these hold only the rest,
+            # so a clean report, the common write, adds nothing to them.
+            models.Index(
+                fields=["outcome", "received_at"],
+                condition=~Q(outcome="clean"),
+                name="governance_audit_outcome_idx",
+            ),
+            models.Index(fields=["received_at"], condition=Q(hallucinated=True), name="governance_audit_halluc_idx"),
+            models.Index(fields=["received_at"], condition=Q(scope_drift=True), name="governance_audit_drift_idx"),
+            models.Index(
+                fields=["received_at"], condition=Q(format_violation=True), name="governance_audit_format_idx"
+            ),
         ]
 
     def __str__(self) -> str:

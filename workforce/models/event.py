@@ -28,6 +28,9 @@ class Event(models.Model):
         indexes = [
             # The retention purge: events older than the cutoff.
             models.Index(fields=["created_at"], name="workforce_event_created_idx"),
+            # The admin's event list filtered by kind, newest first (aura_project.admin_scale): a rare kind
+            # would otherwise scan the whole inbox.
+            models.Index(fields=["kind", "id"], name="workforce_event_kind_idx"),
         ]
 
     def __str__(self) -> str:
