@@ -29,7 +29,7 @@ from governance.models import (
     ScoringRun,
     Spike,
 )
-from workforce.models import Assignment, Event, Role, ServiceKey, Task, Worker
+from workforce.models import Assignment, Event, Handover, Role, ServiceKey, Task, Worker
 
 APPEND_ONLY = [AuditRecord, DisciplinaryAction, ScoreRecord, Penalty, Event, Incident, GovernanceSettings, PurgeLog]
 
@@ -145,6 +145,7 @@ def rows(roles, director) -> dict[type, object]:
             key="enforce:retry-1", request_hash="0" * 64, response={"status": "executed"}, created_at=now
         ),
         Spike: spike,
+        Handover: Handover.objects.create(worker=worker, reason="left service (suspended)", created_at=now),
         PendingSanction: PendingSanction.objects.create(
             worker=worker,
             incident=incident,
@@ -179,6 +180,7 @@ ROW_MODELS = [
     CommandRecord,
     Spike,
     PendingSanction,
+    Handover,
 ]
 TRACKED = [model for model in ROW_MODELS if hasattr(model._meta, "simple_history_manager_attribute")]
 

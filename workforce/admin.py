@@ -15,7 +15,7 @@ from rest_framework_api_key.models import APIKey
 from simple_history.admin import SimpleHistoryAdmin
 
 from aura_project.admin_scale import LargeTableAdminMixin
-from workforce.models import Assignment, Event, Role, ServiceKey, Task, Worker
+from workforce.models import Assignment, Event, Handover, Role, ServiceKey, Task, Worker
 from workforce.services.access import caller_roles
 
 ALL_ROLES = frozenset(role.value for role in Role)
@@ -203,6 +203,17 @@ class ServiceKeyAdmin(RoleAccessMixin, APIKeyModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoke instead, so the key's name and prefix stay on record
+
+
+@admin.register(Handover)
+class HandoverAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+    """Each worker's departure from service and the handing on of its open tasks (pending ones wait for the
+    sweeper)."""
+
+    list_display = ["created_at", "worker", "status", "moved", "waiting", "reason", "actor_label", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["worker__model_id"]
+    list_select_related = ["worker"]
 
 
 # The library registers its own APIKey model, which nothing authenticates with (ours is ServiceKey): a key
