@@ -19,6 +19,7 @@ SCHEMA_FILE ?= openapi.yaml
 # Stamps: pip runs again only when a requirements file changes (or the venv is new).
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: help venv dev-venv run migrate bootstrap lint schema test bench deploy-check clean
 
@@ -29,7 +30,8 @@ help:
 	@echo "make bootstrap     create the role groups and, once, the Director account"
 	@echo "make lint          ruff check ."
 	@echo "make schema        validate the OpenAPI schema and write it to $(SCHEMA_FILE)"
-	@echo "make bench         benchmarks in bench/ on a throwaway database (BENCH_ARGS='--reports 1000')"
+	@echo "make bench         issue 8's benchmarks on throwaway PostgreSQL databases; writes docs/PERFORMANCE.md"
+	@echo "                   (BENCH_ARGS='--quick' for a smoke run; BENCH_ARGS='--help' for sizes and knobs)"
 	@echo "make deploy-check  manage.py check --deploy with production settings"
 
 $(PY):
@@ -44,6 +46,11 @@ $(RUNTIME_STAMP): requirements.txt | $(PY)
 
 $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@ $(RUNTIME_STAMP)
+
+# The benchmark's extras (the seeds' FastAPI stack for their baseline) on top of the runtime.
+$(BENCH_STAMP): requirements.txt bench/requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt -r bench/requirements.txt
 	@touch $@ $(RUNTIME_STAMP)
 
 venv: $(RUNTIME_STAMP)
@@ -71,7 +78,9 @@ schema: $(RUNTIME_STAMP)
 test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(RUNTIME_STAMP)
+# Needs PostgreSQL (BENCH_PG_URL, default postgresql://postgres@127.0.0.1:5432) and Redis (BENCH_REDIS_URL,
+# default redis://127.0.0.1:6379/11); makes and drops its own databases.
+bench: $(BENCH_STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 deploy-check: $(RUNTIME_STAMP)
