@@ -8,16 +8,18 @@ checked again under the row lock, so a duplicate delivery or an overlapping run 
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import compress, groupby
+from operator import itemgetter
 
-from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db import connection, transaction
+from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, F, Max, Model, OuterRef, Q, When
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from aura_project.history import acting, history_attrs
 from governance.domain import scoring
-from governance.domain.metrics import ReportSample, compute_metrics
+from governance.domain.metrics import Conversions, Measurements, metrics_of
 from governance.models import AuditRecord, Incident, ScoreRecord, ScoringRun
 from governance.selectors import run_policy, settings_current, thresholds, weights
 from governance.services.scoring import accountant_apply
@@ -141,42 +143,7 @@ def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
     pks = [w.pk for w in workers]
     # 2. The window's evidence for all of them, in two queries. An overturned incident counts nowhere: its
     #    report is scored as clean. Penalties are not subtracted here: they acted once, at report time.
-    reports = defaultdict(list)
-    counted = defaultdict(list)  # the incidents each worker's discipline dimension counts
-    new_violation = set()  # workers with a standing violation since they were last scored (probation)
-    scored_until = {w.pk: w.evidence_scored_until for w in workers}
-    for r in (
-        AuditRecord.objects.filter(worker_id__in=pks, received_at__gt=window_start, received_at__lte=window_end)
-        .order_by("worker_id", "-received_at")
-        .values_list(
-            "worker_id",
-            "duration_ms",
-            "retries",
-            "test_pass_rate",
-            "manager_satisfaction",
-            "confidence",
-            "outcome",
-            "incident_id",
-            "incident__status",
-            "received_at",
-        )
-    ):
-        violated = r[6] == AuditRecord.Outcome.VIOLATION and r[8] != Incident.Status.OVERTURNED
-        if violated and (scored_until[r[0]] is None or r[9] > scored_until[r[0]]):
-            new_violation.add(r[0])
-        if len(reports[r[0]]) < settings.scoring_window_cap:
-            sample = ReportSample(
-                duration_ms=r[1],
-                retries=r[2],
-                test_pass_rate=r[3],
-                manager_satisfaction=r[4],
-                confidence=r[5],
-                violated=violated,
-                provider_fault=r[6] == AuditRecord.Outcome.PROVIDER_FAULT,
-            )
-            reports[r[0]].append(sample)
-            if violated:
-                counted[r[0]].append(str(r[7]))
+    evidence = _evidence(pks, {w.pk: w.evidence_scored_until for w in workers}, window_start, window_end, settings)
     recent = defaultdict(list)
     for worker_id, score in (
         ScoreRecord.objects.filter(worker_id__in=pks, created_at__gt=window_start, kind=ScoreRecord.Kind.RUN)
@@ -188,8 +155,10 @@ def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
     # 3. Rules, in memory.
     records, acting_on = [], []
     w8s, points, limits, policy = weights(settings), settings.penalty_points, thresholds(settings), run_policy(settings)
+    conversions = Conversions(timeout_ms=settings.timeout_ms)  # a value met again across the chunk is converted once
     for worker in workers:
-        metrics = compute_metrics(reports[worker.pk], timeout_ms=settings.timeout_ms, recent_scores=recent[worker.pk])
+        measured = evidence.measured.get(worker.pk) or Measurements()
+        metrics = metrics_of(measured, conversions=conversions, recent_scores=recent[worker.pk])
         score = scoring.calculate_score(metrics, [], weights=w8s, penalty_points=points)
         previous = worker.reputation
         reputation = scoring.update_reputation(previous, score, new_weight_pct=settings.reputation_new_weight_pct)
@@ -208,11 +177,10 @@ def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
                 runs_since_tier_change=worker.runs_since_tier_change,
                 probation_clean_runs=worker.probation_clean_runs,
             ),
-            clean=worker.pk not in new_violation,
+            clean=worker.pk not in evidence.new_violation,
             policy=policy,
         )
         worker.probation_clean_runs = decision.probation_clean_runs
-        own = sum(1 for sample in reports[worker.pk] if not sample.provider_fault)
         records.append(
             ScoreRecord(
                 worker=worker,
@@ -226,32 +194,19 @@ def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
                 settings_version=settings.version,
                 run_key=run_key,
                 kind=ScoreRecord.Kind.RUN,
-                basis={"reports": own, "incidents": counted[worker.pk]},
+                basis={"reports": measured.reports, "incidents": evidence.counted.get(worker.pk, [])},
                 created_at=now,
                 actor_label=ACCOUNTANT.label,
             )
         )
         if decision.action != scoring.NONE or decision.confirm:
             acting_on.append((worker, decision, reputation, score))
-    # 4. Bulk writes, with history rows.
+    # 4. Bulk writes, with history rows copied from the rows written, in SQL.
     reason = f"scoring run {run.key}"
-    bulk_create_with_history(
-        records, ScoreRecord, default_change_reason=reason, custom_historical_attrs=history_attrs()
-    )
-    bulk_update_with_history(
-        workers,
-        Worker,
-        [
-            "reputation",
-            "scored_runs",
-            "runs_since_tier_change",
-            "probation_clean_runs",
-            "evidence_scored_until",
-            "updated_at",
-        ],
-        default_change_reason=reason,
-        custom_historical_attrs=history_attrs(),
-    )
+    ScoreRecord.objects.bulk_create(records)
+    _history_rows(ScoreRecord, [r.pk for r in records], history_type="+", reason=reason, at=now)
+    _workers_update(workers, WORKER_SCORED_FIELDS)
+    _history_rows(Worker, pks, history_type="~", reason=reason, at=now)
     # 5. Actions are the exception, not the rule: applied one worker at a time through the shared service.
     outbox = Outbox(now)
     for worker, decision, reputation, score in acting_on:
@@ -277,3 +232,120 @@ def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
         )
     outbox.flush()
     return len(records)
+
+
+@dataclass
+class Evidence:
+    """What a chunk's reports say, per worker."""
+
+    measured: dict[int, Measurements] = field(default_factory=dict)
+    counted: dict[int, list[str]] = field(default_factory=dict)  # the incidents each discipline dimension counts
+    new_violation: set[int] = field(default_factory=set)  # a standing violation since last scored (probation)
+
+
+def _evidence(pks: list[int], scored_until: dict, window_start: datetime, window_end: datetime, settings) -> Evidence:
+    """The window's reports of these workers, newest first, read once and turned into columns of measurements.
+
+    Each worker's newest `scoring_window_cap` reports are measured (provider faults count towards the cap but
+    measure nothing); any violation in the window newer than its last scored evidence ends a clean streak. The
+    database says which reports are violations that stand, and gives a report's time only for those: a million
+    rows are then read and sorted into columns at C speed (zip, compress), not report by report."""
+    cap = settings.scoring_window_cap
+    overturned = Incident.objects.filter(pk=OuterRef("incident_id"), status=Incident.Status.OVERTURNED)
+    rows = (
+        AuditRecord.objects.filter(worker_id__in=pks, received_at__gt=window_start, received_at__lte=window_end)
+        .annotate(
+            fault=ExpressionWrapper(Q(outcome=AuditRecord.Outcome.PROVIDER_FAULT), output_field=BooleanField()),
+            # An overturned incident counts nowhere: its report is scored as clean.
+            violated=ExpressionWrapper(
+                Q(outcome=AuditRecord.Outcome.VIOLATION) & ~Exists(overturned), output_field=BooleanField()
+            ),
+            violation_at=Case(When(outcome=AuditRecord.Outcome.VIOLATION, then=F("received_at"))),
+        )
+        .order_by("worker_id", "-received_at")
+        .values_list(
+            "worker_id",
+            "fault",
+            "violated",
+            "violation_at",
+            "incident_id",
+            "duration_ms",
+            "retries",
+            "test_pass_rate",
+            "confidence",
+            "manager_satisfaction",
+        )
+    )
+    evidence = Evidence()
+    for worker_id, reports in groupby(rows, key=itemgetter(0)):
+        _, faults, violated, times, incidents, *measures = zip(*reports, strict=True)
+        until = scored_until[worker_id]
+        if any(v and (until is None or at > until) for v, at in zip(violated, times, strict=True)):
+            evidence.new_violation.add(worker_id)
+        own = [not fault for fault in faults[:cap]]  # compress() stops where `own` does: at the cap
+        violated = list(compress(violated, own))
+        durations, retries, rates, confidences, satisfactions = (list(compress(m, own)) for m in measures)
+        evidence.measured[worker_id] = Measurements(
+            reports=len(violated),
+            clean=len(violated) - sum(map(bool, violated)),
+            durations=[d for d in durations if d > 0],
+            retries=[r for r in retries if r is not None],
+            test_pass_rates=[r for r in rates if r is not None],
+            confidences=[c for c in confidences if c is not None],
+            manager_satisfactions=[s for s in satisfactions if s is not None],
+        )
+        evidence.counted[worker_id] = [str(i) for i, v in zip(compress(incidents, own), violated, strict=True) if v]
+    return evidence
+
+
+WORKER_SCORED_FIELDS = [
+    "reputation",
+    "scored_runs",
+    "runs_since_tier_change",
+    "probation_clean_runs",
+    "evidence_scored_until",
+    "updated_at",
+]
+
+
+def _workers_update(workers: list[Worker], fields: list[str]) -> None:
+    """Write these fields of these workers in one UPDATE ... FROM (VALUES ...) (PostgreSQL, and SQLite since
+    3.33). Django's bulk_update builds a CASE per field per worker: half a run's time at 10,000 workers."""
+    qn = connection.ops.quote_name
+    table = qn(Worker._meta.db_table)
+    columns = [Worker._meta.get_field(name) for name in fields]
+    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    assignments = ", ".join(f"{qn(column.column)} = v.column{i + 2}" for i, column in enumerate(columns))
+    params = [
+        value
+        for worker in workers
+        for value in (worker.pk, *(c.get_db_prep_save(getattr(worker, c.attname), connection) for c in columns))
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(workers))}) AS v "
+            f"WHERE {table}.{qn(Worker._meta.pk.column)} = v.column1",
+            params,
+        )
+
+
+def _history_rows(model: type[Model], pks: list, *, history_type: str, reason: str, at: datetime) -> None:
+    """The history row of each of these rows as it now stands, copied in one INSERT ... SELECT: what
+    bulk_create_with_history and bulk_update_with_history write (the acting component's label, the reason,
+    no user), without building a model instance per row."""
+    if not pks:
+        return
+    qn = connection.ops.quote_name
+    history = model.history.model
+    copied = [(history._meta.get_field(f.name).column, f.column) for f in history.tracked_fields]
+    stamped = {"history_date": at, "history_change_reason": reason, "history_type": history_type, **history_attrs()}
+    columns = [column for column, _ in copied] + [history._meta.get_field(name).column for name in stamped]
+    values = [f"b.{qn(source)}" for _, source in copied] + ["%s"] * len(stamped)
+    params = [history._meta.get_field(name).get_db_prep_save(value, connection) for name, value in stamped.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(history._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
+            f"SELECT {', '.join(values)} FROM {qn(model._meta.db_table)} b "
+            f"WHERE b.{qn(model._meta.pk.column)} IN ({', '.join(['%s'] * len(pks))})",
+            params + list(pks),
+        )
