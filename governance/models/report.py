@@ -84,6 +84,11 @@ class AuditRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True, help_text="Last time the run was sent to the broker.")
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A RUNNING run's worker renews this as it goes; once it has passed, the sweeper re-queues the run.",
+    )
     error = models.TextField(blank=True)
 
     class Meta:

@@ -25,6 +25,11 @@ class ScoringRun(models.Model):
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A RUNNING run's worker renews this as it goes; once it has passed, the sweeper re-queues the run.",
+    )
     error = models.TextField(blank=True)
     actor_label = models.CharField(max_length=200, blank=True, help_text="Who started the run.")
 
