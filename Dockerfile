@@ -15,7 +15,7 @@ COPY . .
 
 # collectstatic imports the production settings, which demand a SECRET_KEY: a dummy one lives only in
 # this RUN line's environment and never in an image layer's ENV. The scratch SQLite dir goes too.
-RUN SECRET_KEY=collectstatic-build-only-not-a-secret AURA_ENV=production ALLOWED_HOSTS=localhost \
+RUN SECRET_KEY=collectstatic-build-only-not-a-secret-but-fifty-characters-long AURA_ENV=production ALLOWED_HOSTS=localhost \
         AURA_DATA_DIR=/tmp/aura-build python manage.py collectstatic --noinput \
     && rm -rf /tmp/aura-build
 

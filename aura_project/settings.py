@@ -87,6 +87,20 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "1
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required when AURA_ENV=production")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+if PRODUCTION:
+    # `check --deploy` only warns about these; a production process refuses to start with them instead.
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG=true is refused when AURA_ENV=production (it shows stack traces)")
+    if len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY has {len(SECRET_KEY)} characters; AURA_ENV=production needs at least 50 "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+        )
+    if any("*" in host for host in ALLOWED_HOSTS):
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS has a wildcard (*), refused when AURA_ENV=production; name the hosts "
+            "(a leading dot, .example.com, still matches a domain's subdomains)"
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -205,7 +219,11 @@ if CELERY_BROKER_URL is None:
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Redis gives an unacknowledged message (acks_late) to another worker only after the visibility timeout.
+    # Recovering a killed worker's run does not wait for it: the run's lease does that (AURA_RUN_LEASE_SECONDS).
+    # So the timeout only has to outlast the longest task (the purge's 3,600 s hard limit) and a retry's
+    # countdown, or Redis would hand a task that is still running to a second worker: 3,900 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3900}
 if REDIS_URL is None and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     REDIS_URL = CELERY_BROKER_URL
 
@@ -232,6 +250,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # work is in the database already and the sweeper queues it again later.
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# A RUNNING scoring or batch run renews its lease at least every third of this as it goes; the sweeper (every
+# minute) queues again a run whose lease has passed: its worker died. Longer than any one chunk of work takes,
+# or a slow but live run is sent twice (harmless: each worker is scored once, each report recorded once).
+AURA_RUN_LEASE_SECONDS = env_int("AURA_RUN_LEASE_SECONDS", 60)
+if AURA_RUN_LEASE_SECONDS < 10:
+    raise ImproperlyConfigured(f"AURA_RUN_LEASE_SECONDS={AURA_RUN_LEASE_SECONDS} is too short; use 10 or more")
 
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -142,3 +142,47 @@ def test_production_passes_the_deploy_check(tmp_path):
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- production refuses unsafe settings at import (issue 9) -------------------------------------
+
+SAFE_PRODUCTION = {"AURA_ENV": "production", "SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "aura.example.com"}
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"DEBUG": "true"}, "DEBUG"),
+        ({"SECRET_KEY": "k" * 49}, "SECRET_KEY"),
+        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
+        ({"ALLOWED_HOSTS": "aura.example.com,*"}, "ALLOWED_HOSTS"),
+    ],
+    ids=["debug", "short-secret-key", "wildcard-host", "wildcard-among-hosts"],
+)
+def test_production_refuses_to_start_with_an_unsafe_setting_naming_it(tmp_path, override, named):
+    result = _load_settings(tmp_path, **{**SAFE_PRODUCTION, **override})
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr.strip().splitlines()[-1]
+
+
+def test_production_starts_with_a_fifty_character_key_named_hosts_and_a_subdomain_pattern(tmp_path):
+    show = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    result = _load_settings(tmp_path, show, **{**SAFE_PRODUCTION, "ALLOWED_HOSTS": "aura.example.com,.example.org"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_development_still_starts_with_debug_and_a_short_key(tmp_path):
+    result = _load_settings(tmp_path, DEBUG="true", SECRET_KEY="short", ALLOWED_HOSTS="*")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_run_lease_too_short_to_outlast_a_chunk_fails_at_startup_naming_it(tmp_path):
+    result = _load_settings(tmp_path, AURA_RUN_LEASE_SECONDS="2")
+
+    assert result.returncode != 0
+    assert "AURA_RUN_LEASE_SECONDS" in result.stderr
