@@ -4,12 +4,13 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from aura_project.errors import DomainError
 from governance.models import AuditRun, AuditRunItem
 from governance.services.commands import body_fingerprint, command_replay, command_store
+from governance.services.leases import Heartbeat, lease_expired
 from governance.services.reports import ReportInput, report_submit
 from workforce.domain.actor import on_behalf_of
 from workforce.services.access import actor_require
@@ -73,8 +74,10 @@ def audit_run_process(*, run_id) -> AuditRun:
     AuditRun.objects.filter(pk=run.pk).update(
         status=AuditRun.Status.RUNNING, started_at=run.started_at or timezone.now()
     )
+    heartbeat = Heartbeat(AuditRun, run.pk)
     actor = on_behalf_of(run.submitted_by)
     for item in run.items.filter(status=AuditRunItem.Status.PENDING).order_by("position"):
+        heartbeat.beat()
         fields = {k: v for k, v in item.payload.items() if k != "report_id"}
         try:
             outcome = report_submit(
@@ -89,15 +92,19 @@ def audit_run_process(*, run_id) -> AuditRun:
             )
             if updated:
                 AuditRun.objects.filter(pk=run.pk).update(processed=F("processed") + 1)
-    AuditRun.objects.filter(pk=run.pk).update(status=AuditRun.Status.DONE, finished_at=timezone.now())
+    AuditRun.objects.filter(pk=run.pk).update(status=AuditRun.Status.DONE, finished_at=timezone.now(), lease_until=None)
     run.refresh_from_db()
     return run
 
 
 def audit_runs_sweep(*, now: datetime, stale_after: timedelta = timedelta(minutes=2)) -> int:
-    """Send again the runs that have waited too long: queued while the broker was down, or lost with a
-    crashed worker."""
-    stale = AuditRun.objects.filter(
-        status__in=[AuditRun.Status.PENDING, AuditRun.Status.RUNNING], created_at__lt=now - stale_after
-    ).exclude(queued_at__gte=now - stale_after)
+    """Send again the runs that have waited too long: PENDING ones queued while the broker was down, and
+    RUNNING ones whose lease has passed (lost with a crashed worker). A live run, renewing its lease, is left
+    alone however long it takes."""
+    waiting = Q(status=AuditRun.Status.PENDING) | (Q(status=AuditRun.Status.RUNNING) & lease_expired(now=now))
+    stale = (
+        AuditRun.objects.filter(waiting, created_at__lt=now - stale_after)
+        .exclude(queued_at__gte=now - stale_after)
+        .order_by()
+    )
     return sum(1 for run_id in stale.values_list("id", flat=True) if audit_run_enqueue(run_id=run_id))

@@ -28,6 +28,7 @@ from governance.domain import scoring
 from governance.domain.metrics import Conversions, Measurements, metrics_of
 from governance.models import AuditRecord, Incident, ScoreRecord, ScoringRun
 from governance.selectors import run_policy, settings_current, thresholds, weights
+from governance.services.leases import Heartbeat, lease_expired, lease_length
 from governance.services.scoring import accountant_apply
 from workforce.domain.actor import ACCOUNTANT
 from workforce.models import Worker
@@ -55,20 +56,31 @@ def scoring_run_start(
     return run, created
 
 
-def _enqueue(run_pk: int) -> None:
+def _enqueue(run_pk: int) -> bool:
     from governance.tasks import process_scoring_run
 
     try:
         process_scoring_run.apply_async(args=[run_pk], retry=False)
-    except Exception as exc:  # broker down: the run waits as PENDING and scoring_runs_sweep sends it again
+    except Exception as exc:  # broker down: the run waits in the database and scoring_runs_sweep sends it again
         log.warning("scoring run %s not queued: %s", run_pk, exc)
+        return False
+    return True
 
 
 def scoring_runs_sweep(*, now: datetime, stale_after: timedelta = timedelta(minutes=2)) -> int:
-    """Send again the runs still PENDING after `stale_after` (queued while the broker was down, or lost).
+    """Send again the runs still PENDING after `stale_after` (queued while the broker was down, or lost), and
+    the RUNNING runs whose lease has passed (their worker died: see governance.services.leases).
     A run delivered twice is harmless: a DONE run is not run again, and scores are unique per run."""
-    stale = ScoringRun.objects.filter(status=ScoringRun.Status.PENDING, created_at__lt=now - stale_after)
-    pks = list(stale.values_list("pk", flat=True))
+    pending = ScoringRun.objects.filter(status=ScoringRun.Status.PENDING, created_at__lt=now - stale_after)
+    pks = list(pending.values_list("pk", flat=True))
+    dead = ScoringRun.objects.filter(lease_expired(now=now), status=ScoringRun.Status.RUNNING)
+    for pk in dead.values_list("pk", flat=True):
+        # Claimed by moving the lease on: a second sweeper, or the next sweep while this delivery waits in
+        # the queue, finds the lease running and sends nothing.
+        claimed = ScoringRun.objects.filter(lease_expired(now=now), pk=pk, status=ScoringRun.Status.RUNNING)
+        if claimed.update(lease_until=now + lease_length()):
+            log.warning("scoring run %s lost its worker (its lease passed): queued again", pk)
+            pks.append(pk)
     for pk in pks:
         _enqueue(pk)
     return len(pks)
@@ -79,20 +91,27 @@ def scoring_run_execute(*, run_id: int) -> ScoringRun:
     run = ScoringRun.objects.get(pk=run_id)
     if run.status == ScoringRun.Status.DONE:
         return run
-    ScoringRun.objects.filter(pk=run.pk).update(status=ScoringRun.Status.RUNNING, started_at=timezone.now())
+    ScoringRun.objects.filter(pk=run.pk).update(
+        status=ScoringRun.Status.RUNNING, started_at=run.started_at or timezone.now()
+    )
+    heartbeat = Heartbeat(ScoringRun, run.pk)
+    heartbeat.beat()
     try:
         with acting(ACCOUNTANT):
-            _score_fleet(run)
+            _score_fleet(run, heartbeat)
         # Count the run's scores, not this execution's: a run redelivered after a crash (acks_late) finds the
         # workers it already scored and skips them, and must still report them.
         scored = ScoreRecord.objects.filter(run_key=f"run:{run.key}").count()
     except Exception as exc:
         ScoringRun.objects.filter(pk=run.pk).update(
-            status=ScoringRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000], finished_at=timezone.now()
+            status=ScoringRun.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:5000],
+            finished_at=timezone.now(),
+            lease_until=None,
         )
         raise
     ScoringRun.objects.filter(pk=run.pk).update(
-        status=ScoringRun.Status.DONE, workers_scored=scored, finished_at=timezone.now(), error=""
+        status=ScoringRun.Status.DONE, workers_scored=scored, finished_at=timezone.now(), error="", lease_until=None
     )
     run.refresh_from_db()
     return run
@@ -112,13 +131,14 @@ def _candidates(window_end: datetime) -> list[int]:
     return list(rows)
 
 
-def _score_fleet(run: ScoringRun) -> int:
+def _score_fleet(run: ScoringRun, heartbeat: Heartbeat) -> int:
     settings = settings_current()
     scored = 0
     ids = _candidates(run.window_end)
     for start in range(0, len(ids), CHUNK):
         with transaction.atomic():
             scored += _score_chunk(run, ids[start : start + CHUNK], settings)
+        heartbeat.beat()  # still alive: the sweeper leaves the run alone
     return scored
 
 
