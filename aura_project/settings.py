@@ -203,6 +203,7 @@ STORAGES = {
 
 # --- Redis, broker and cache --------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+REDIS_VISIBILITY_TIMEOUT = 3900  # seconds; see the Redis broker's options below
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL
 if CELERY_BROKER_URL is None:
     # The embedded broker: kombu's filesystem transport needs no server. Web, worker and beat share
@@ -223,7 +224,7 @@ else:
     # Recovering a killed worker's run does not wait for it: the run's lease does that (AURA_RUN_LEASE_SECONDS).
     # So the timeout only has to outlast the longest task (the purge's 3,600 s hard limit) and a retry's
     # countdown, or Redis would hand a task that is still running to a second worker: 3,900 s.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3900}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT}
 if REDIS_URL is None and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     REDIS_URL = CELERY_BROKER_URL
 
@@ -253,6 +254,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # A RUNNING scoring or batch run renews its lease at least every third of this as it goes; the sweeper (every
 # minute) queues again a run whose lease has passed: its worker died. Longer than any one chunk of work takes,
 # or a slow but live run is sent twice (harmless: each worker is scored once, each report recorded once).
+# A large batch run is split by worker into this many parts, processed in parallel by the Celery worker's
+# processes (match its --concurrency).
+AURA_BATCH_PARTS = env_int("AURA_BATCH_PARTS", 2)
 AURA_RUN_LEASE_SECONDS = env_int("AURA_RUN_LEASE_SECONDS", 60)
 if AURA_RUN_LEASE_SECONDS < 10:
     raise ImproperlyConfigured(f"AURA_RUN_LEASE_SECONDS={AURA_RUN_LEASE_SECONDS} is too short; use 10 or more")
