@@ -3,6 +3,7 @@
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
 from workforce.models import Role, ServiceKey
@@ -19,6 +20,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not HAS_REDIS:
             item.add_marker(skip_redis)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """Tests hash passwords with MD5: PBKDF2's deliberate slowness, paid for every persona, was most of the
+    suite's time. Production keeps Django's default hashers (settings.py sets none)."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture

@@ -186,3 +186,13 @@ def test_a_run_lease_too_short_to_outlast_a_chunk_fails_at_startup_naming_it(tmp
 
     assert result.returncode != 0
     assert "AURA_RUN_LEASE_SECONDS" in result.stderr
+
+
+def test_the_suite_hashes_passwords_with_the_fast_hasher_and_production_keeps_the_default(tmp_path):
+    from django.contrib.auth.hashers import make_password
+
+    show = "import django; django.setup(); from django.conf import settings; print(settings.PASSWORD_HASHERS[0])"
+    production = _load_settings(tmp_path, show, **SAFE_PRODUCTION)
+
+    assert make_password("persona-pass").startswith("md5$")
+    assert production.stdout.strip() == "django.contrib.auth.hashers.PBKDF2PasswordHasher", production.stderr
