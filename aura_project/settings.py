@@ -172,6 +172,15 @@ else:
             },
         }
     }
+# The retention purge and the Director's early purge run over a connection of their own, as the database role
+# that alone may delete evidence (manage.py db_roles; docs/operations.md). Unset, they use the default
+# connection. A test run mirrors the default database, and the purge then shares its connection.
+DATABASE_PURGE_URL = env_str("DATABASE_PURGE_URL")
+if DATABASE_PURGE_URL:
+    if not DATABASE_URL:
+        raise ImproperlyConfigured("DATABASE_PURGE_URL needs DATABASE_URL: the purge's role is a PostgreSQL role")
+    DATABASES["purge"] = dj_database_url.parse(DATABASE_PURGE_URL, conn_max_age=0, conn_health_checks=True)
+    DATABASES["purge"]["TEST"] = {"MIRROR": "default"}
 if env_str("AURA_TEST_DB_NAME"):
     # Lets several test runs share one PostgreSQL server without fighting over test_<name>.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("AURA_TEST_DB_NAME")

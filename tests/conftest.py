@@ -100,24 +100,16 @@ def _evidence_cleared_before_flush(request):
         return
     request.getfixturevalue("transactional_db")
     yield
-    from django.db import transaction
+    from django.db import connection, transaction
 
-    from governance.models import (
-        AuditRecord,
-        DisciplinaryAction,
-        Incident,
-        Penalty,
-        PendingSanction,
-        ScoreRecord,
-    )
+    from governance.models import PendingSanction
+    from governance.record_tables import GUARDED
     from governance.services.permits import purge_permit
-    from workforce.models import Event
 
-    with transaction.atomic(), purge_permit(reason="test teardown"):
-        for model in (PendingSanction, Penalty, DisciplinaryAction, ScoreRecord, AuditRecord, Incident, Event):
-            for rows in (model.objects.all(), getattr(model, "history", None) and model.history.model.objects.all()):
-                if rows is not None:
-                    rows._raw_delete(rows.db)
+    with transaction.atomic(), purge_permit(reason="test teardown", using="default"), connection.cursor() as cursor:
+        # Children first: a held sanction points at an incident and an action.
+        for table in (PendingSanction._meta.db_table, *GUARDED):
+            cursor.execute(f"DELETE FROM {table}")
 
 
 @pytest.fixture(autouse=True)

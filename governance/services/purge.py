@@ -16,7 +16,9 @@ A lifted hold goes with the incident it covered: it names nothing once the incid
 The Director's early purge also deletes the Manager events that copy the purged records (an incident's
 violations, an action's reason, a score), in its one transaction, after checking holds under row locks.
 Evidence tables and their Historical* tables refuse DELETE unless the transaction holds a purge permit (see
-services/permits.py; on PostgreSQL the check runs once per statement, migration 0013).
+services/permits.py; on PostgreSQL the check runs once per statement, migration 0013). Every read and write
+below goes over the purge's own connection (permits.purge_database): with database roles, the purge role's,
+the only one that may delete evidence or write the PurgeLog (manage.py db_roles).
 How it deletes, at a million rows:
 1. The cutoff is computed once, and the PurgeLog row is written first.
 2. Table by table, children before parents, the expired keys are chosen by one query (the holds and the
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.utils import timezone
@@ -57,7 +59,7 @@ from governance.models import (
     ScoreRecord,
 )
 from governance.selectors import settings_current
-from governance.services.permits import purge_permit
+from governance.services.permits import purge_database, purge_permit
 from workforce.models import Event, Worker
 from workforce.services.access import is_director
 
@@ -76,6 +78,22 @@ REDACTED_ITEMS = f"{AuditRunItem._meta.db_table} (redacted)"
 REPORT_TASK_EVENTS = (Event.Kind.TASK_REASSIGNED, Event.Kind.TASK_WAITING)
 
 
+class _PurgeConnection:
+    """This module's `connection`: the purge's own, in the calling thread, looked up on each use (a test may
+    configure the purge alias after import)."""
+
+    def __getattr__(self, name: str):
+        return getattr(connections[purge_database()], name)
+
+
+connection = _PurgeConnection()
+
+
+def _objects(model: type[Model]):
+    """`model.objects` on the purge's connection, so that every query of one purge runs on the same one."""
+    return model._default_manager.db_manager(purge_database())
+
+
 @dataclass
 class PurgeResult:
     log: PurgeLog
@@ -83,7 +101,7 @@ class PurgeResult:
 
 
 def _open_holds() -> tuple[set[int], set]:
-    holds = Hold.objects.filter(lifted_at__isnull=True)
+    holds = _objects(Hold).filter(lifted_at__isnull=True)
     return (
         set(holds.exclude(worker=None).values_list("worker_id", flat=True)),
         set(holds.exclude(incident=None).values_list("incident_id", flat=True)),
@@ -94,7 +112,7 @@ def _held_names(workers: set[int], incidents: set) -> tuple[list[str], list[str]
     """The held workers' model ids and the held incidents' ids as text: events and batch items name them so
     (an event's model_id column, JSON keys), not by foreign key."""
     return (
-        list(Worker.objects.filter(pk__in=workers).values_list("model_id", flat=True)),
+        list(_objects(Worker).filter(pk__in=workers).values_list("model_id", flat=True)),
         [str(pk) for pk in incidents],
     )
 
@@ -107,7 +125,7 @@ def _json_key_in(field: str, key: str, values: list[str]) -> Q:
 
 def _kept_children_of_incidents(model: type[Model], expired: QuerySet) -> QuerySet:
     """The incident ids that a row of `model` staying after this purge still points at."""
-    return model.objects.filter(incident__isnull=False).exclude(pk__in=expired.values("pk")).values("incident_id")
+    return _objects(model).filter(incident__isnull=False).exclude(pk__in=expired.values("pk")).values("incident_id")
 
 
 def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
@@ -115,18 +133,19 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
     workers, incidents = _open_holds()
     held = Q(worker_id__in=workers) | Q(incident_id__in=incidents)
     held_model_ids, held_incident_ids = _held_names(workers, incidents)
-    penalties = Penalty.objects.filter(created_at__lt=cutoff).exclude(held)
+    penalties = _objects(Penalty).filter(created_at__lt=cutoff).exclude(held)
     actions = (
-        DisciplinaryAction.objects.filter(created_at__lt=cutoff)
+        _objects(DisciplinaryAction)
+        .filter(created_at__lt=cutoff)
         .exclude(held)
         # An action whose overturn is kept stays with it; the overturn (a later row) goes first.
         .exclude(overturned_by__created_at__gte=cutoff)
         .exclude(overturned_by__worker_id__in=workers)
     )
-    reports = AuditRecord.objects.filter(received_at__lt=cutoff).exclude(held)
-    scores = ScoreRecord.objects.filter(created_at__lt=cutoff).exclude(held)
+    reports = _objects(AuditRecord).filter(received_at__lt=cutoff).exclude(held)
+    scores = _objects(ScoreRecord).filter(created_at__lt=cutoff).exclude(held)
     # Held sanctions are review rows, not evidence: they go with their incident, or when old enough.
-    reviews = PendingSanction.objects.filter(created_at__lt=cutoff).exclude(held)
+    reviews = _objects(PendingSanction).filter(created_at__lt=cutoff).exclude(held)
     return [
         (Penalty, penalties),
         (PendingSanction, reviews),  # before the actions a confirmed one points at
@@ -137,7 +156,8 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
             Incident,
             # An incident goes when none of its children stays. Asked of the children this purge keeps (rather
             # than of those left in the table), so a dry run, which deletes none, counts the incidents too.
-            Incident.objects.filter(reported_at__lt=cutoff)
+            _objects(Incident)
+            .filter(reported_at__lt=cutoff)
             .exclude(worker_id__in=workers)
             .exclude(pk__in=incidents)
             .exclude(pk__in=_kept_children_of_incidents(Penalty, penalties))
@@ -148,25 +168,29 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
         ),
         (
             Event,
-            Event.objects.filter(created_at__lt=cutoff).exclude(
-                Q(model_id__in=held_model_ids) | _json_key_in("payload", "incident_id", held_incident_ids)
-            ),
+            _objects(Event)
+            .filter(created_at__lt=cutoff)
+            .exclude(Q(model_id__in=held_model_ids) | _json_key_in("payload", "incident_id", held_incident_ids)),
         ),
         (
             AuditRun,
             # A finished run's reports were received before it finished, so they are all past the cutoff too.
             # A run that carried a held worker's or incident's report stays with it.
-            AuditRun.objects.filter(finished_at__lt=cutoff).exclude(
-                pk__in=AuditRunItem.objects.filter(
+            _objects(AuditRun)
+            .filter(finished_at__lt=cutoff)
+            .exclude(
+                pk__in=_objects(AuditRunItem)
+                .filter(
                     Q(payload__model_id__in=held_model_ids)
                     | Q(result__model_id__in=held_model_ids)
                     | Q(result__incident_id__in=held_incident_ids)
-                ).values("run_id")
+                )
+                .values("run_id")
             ),
         ),
         # Stored answers to Idempotency-Key commands: a retry a year late is no retry, and the answer copies
         # a decision. They name no worker, so no hold reaches them.
-        (CommandRecord, CommandRecord.objects.filter(created_at__lt=cutoff)),
+        (CommandRecord, _objects(CommandRecord).filter(created_at__lt=cutoff)),
     ]
 
 
@@ -181,10 +205,11 @@ def _orphaned_items() -> QuerySet:
     One anti-join over the items per purge, rather than a scan of the unindexed JSON per chunk of reports;
     it also catches the copies a purge killed halfway left behind."""
     return (
-        AuditRunItem.objects.filter(result__has_key="report_id")
+        _objects(AuditRunItem)
+        .filter(result__has_key="report_id")
         .exclude(result__has_key="purged")
         .annotate(carried_report=KT("result__report_id"))
-        .filter(~Exists(AuditRecord.objects.filter(report_id=OuterRef("carried_report"))))
+        .filter(~Exists(_objects(AuditRecord).filter(report_id=OuterRef("carried_report"))))
     )
 
 
@@ -202,7 +227,7 @@ def _redact_run_items(report_ids: list[str]) -> int:
             generated.setdefault(parts[1], []).append(int(parts[2]))
     for run_id, positions in generated.items():
         carried |= Q(run_id=run_id, position__in=positions)
-    return _stub_items(AuditRunItem.objects.filter(carried), report_ids)
+    return _stub_items(_objects(AuditRunItem).filter(carried), report_ids)
 
 
 def _stub_items(candidates: QuerySet, report_ids: list[str]) -> int:
@@ -223,7 +248,7 @@ def _stub_items(candidates: QuerySet, report_ids: list[str]) -> int:
         if item.status == AuditRunItem.Status.PENDING:
             item.status = AuditRunItem.Status.DONE
         items.append(item)
-    AuditRunItem.objects.bulk_update(items, ["payload", "result", "status"])
+    _objects(AuditRunItem).bulk_update(items, ["payload", "result", "status"])
     return len(items)
 
 
@@ -302,7 +327,7 @@ def _snapshot(model: type[Model], expired: QuerySet) -> int:
     One query per table, however many chunks follow; in key order so that a chunk's deletes and their
     foreign-key checks probe neighbouring index pages."""
     key_type = model._meta.pk.rel_db_type(connection)
-    sql, params = expired.order_by().values(purge_key=F("pk")).query.sql_with_params()
+    sql, params = expired.order_by().values(purge_key=F("pk")).query.get_compiler(connection.alias).as_sql()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {SNAPSHOT}")
         cursor.execute(f"CREATE TEMPORARY TABLE {SNAPSHOT} (n bigint PRIMARY KEY, id {key_type} NOT NULL)")
@@ -335,14 +360,14 @@ def _add(total: dict[str, int], more: dict[str, int]) -> None:
 def _delete_chunk(model: type[Model], keys: Keys, *, log_pk: int, reason: str, finished: list[str]) -> dict[str, int]:
     """One chunk in one transaction: its rows and history rows, and their counts added to the PurgeLog,
     which commit together or not at all."""
-    with transaction.atomic(), purge_permit(reason=reason):
+    with transaction.atomic(using=purge_database()), purge_permit(reason=reason):
         chunk = _delete_rows(model, keys)
         if connection.vendor == "postgresql":
             # Check the foreign keys now rather than at commit, so another stream waits for the log row only
             # while this one writes it.
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        logged = PurgeLog.objects.select_for_update().only("counts").get(pk=log_pk)
+        logged = _objects(PurgeLog).select_for_update().only("counts").get(pk=log_pk)
         for table in finished:  # the tables done before this one say 0, as the finished log does
             logged.counts.setdefault(table, 0)
         _add(logged.counts, chunk)
@@ -398,7 +423,7 @@ def purge_expired(
     """The retention purge. Skipped (and logged) when retention is switched off (0 days)."""
     settings = settings_current()
     if not settings.retention_days:
-        log = PurgeLog.objects.create(
+        log = _objects(PurgeLog).create(
             actor_kind=actor_kind,
             started_at=now,
             dry_run=dry_run,
@@ -409,7 +434,7 @@ def purge_expired(
         return PurgeResult(log=log, counts={})
     cutoff = now - timedelta(days=settings.retention_days)  # computed once for the whole purge
     # 1. The log first: every chunk below adds to it as it commits.
-    log = PurgeLog.objects.create(
+    log = _objects(PurgeLog).create(
         actor_kind=actor_kind,
         started_at=now,
         dry_run=dry_run,
@@ -425,7 +450,7 @@ def purge_expired(
             total = qs.count()
             counts[table] = total
             if model is AuditRun:
-                counts[AuditRunItem._meta.db_table] = AuditRunItem.objects.filter(run__in=qs).count()
+                counts[AuditRunItem._meta.db_table] = _objects(AuditRunItem).filter(run__in=qs).count()
             if progress:
                 progress(table, total, total)
             continue
@@ -442,11 +467,12 @@ def purge_expired(
         finally:
             _snapshot_drop()
     # 3. The batch items still holding a copy of a report just purged (a report id sent again in a newer
-    # batch) keep a stub instead. A dry run purged nothing, so it has nothing to redact.
+    # batch) keep a stub instead. A dry run purged nothing, so it has nothing to redact. The items and the log
+    # are append-only but to a permit (migration 0015).
     while not dry_run and (orphans := list(_orphaned_items().values_list("pk", "carried_report")[:REDACT_CHUNK])):
-        with transaction.atomic():
+        with transaction.atomic(using=purge_database()), purge_permit(reason=log.reason):
             redacted = _stub_items(
-                AuditRunItem.objects.filter(pk__in=[pk for pk, _ in orphans]), [report_id for _, report_id in orphans]
+                _objects(AuditRunItem).filter(pk__in=[pk for pk, _ in orphans]), [report_id for _, report_id in orphans]
             )
             logged = dict(counts)
             _add(logged, {REDACTED_ITEMS: redacted})
@@ -458,7 +484,8 @@ def purge_expired(
     # 4. Done: the zero counts and the end time.
     log.counts = counts
     log.finished_at = timezone.now()
-    log.save(update_fields=["counts", "finished_at"])
+    with transaction.atomic(using=purge_database()), purge_permit(reason=log.reason):
+        log.save(update_fields=["counts", "finished_at"])
     return PurgeResult(log=log, counts=counts)
 
 
@@ -473,12 +500,12 @@ def _lock_hold_targets(model: type[Model], rows: QuerySet) -> None:
     placed while this purge runs waits for it and lands after it (on a purged incident it then fails); a hold
     committed before the lock is seen by the check that follows. SQLite's IMMEDIATE transactions already make
     the purge the only writer."""
-    list(Worker.objects.select_for_update().filter(pk__in=rows.values("worker_id")).order_by("pk").values("pk"))
+    list(_objects(Worker).select_for_update().filter(pk__in=rows.values("worker_id")).order_by("pk").values("pk"))
     if model is Incident:
         incidents = rows.values("pk")
     else:  # every other evidence row may name an incident (a score: the incident whose penalty it moved)
         incidents = rows.filter(incident__isnull=False).values("incident_id")
-    list(Incident.objects.select_for_update().filter(pk__in=incidents).order_by("pk").values("pk"))
+    list(_objects(Incident).select_for_update().filter(pk__in=incidents).order_by("pk").values("pk"))
 
 
 def _events_copying(plan: list[tuple[type[Model], list]]) -> list[int]:
@@ -491,7 +518,7 @@ def _events_copying(plan: list[tuple[type[Model], list]]) -> list[int]:
     since SQLite compares a JSON number and a string loosely."""
     purged = {model: ids for model, ids in plan}
     incidents = list(
-        Incident.objects.filter(pk__in=purged.get(Incident, [])).values_list("pk", "task__task_id", "reported_at")
+        _objects(Incident).filter(pk__in=purged.get(Incident, [])).values_list("pk", "task__task_id", "reported_at")
     )
     named = {
         "incident_id": {str(pk) for pk, _, _ in incidents},
@@ -507,9 +534,9 @@ def _events_copying(plan: list[tuple[type[Model], list]]) -> list[int]:
     task_events = {(task_id, reported_at) for _, task_id, reported_at in incidents}
     return [
         pk
-        for pk, kind, task_id, created_at, payload in Event.objects.filter(candidates).values_list(
-            "pk", "kind", "task_id", "created_at", "payload"
-        )
+        for pk, kind, task_id, created_at, payload in _objects(Event)
+        .filter(candidates)
+        .values_list("pk", "kind", "task_id", "created_at", "payload")
         if any(_names(payload, key, values) for key, values in named.items())
         or (kind in REPORT_TASK_EVENTS and (task_id, created_at) in task_events)
     ]
@@ -534,8 +561,8 @@ def records_purge_early(*, model_label: str, ids: list, reason: str, actor: User
     if model is None:
         raise DomainError(f"{model_label} records cannot be purged", field="model")
     counts: dict[str, int] = {}
-    with transaction.atomic():
-        rows = model.objects.filter(pk__in=ids)
+    with transaction.atomic(using=purge_database()):
+        rows = _objects(model).filter(pk__in=ids)
         # 1. Lock, then look for holds: checked before the transaction, a hold placed in between went unseen.
         _lock_hold_targets(model, rows)
         workers, incidents = _open_holds()
@@ -552,7 +579,7 @@ def records_purge_early(*, model_label: str, ids: list, reason: str, actor: User
             report_id
             for target, target_ids in plan
             if target is AuditRecord
-            for report_id in AuditRecord.objects.filter(pk__in=target_ids).values_list("report_id", flat=True)
+            for report_id in _objects(AuditRecord).filter(pk__in=target_ids).values_list("report_id", flat=True)
         ]
         events = _events_copying(plan)
         # 3. Delete, children first, then the Manager events that copy them. Events refuse UPDATE, so they
@@ -562,10 +589,11 @@ def records_purge_early(*, model_label: str, ids: list, reason: str, actor: User
                 _add(counts, _delete_rows(target, target_ids))
             if events:
                 _add(counts, _delete_rows(Event, events))
-        # 4. The batch items that carried a purged report keep only its id.
-        if redacted := _redact_run_items(report_ids):
-            counts[REDACTED_ITEMS] = redacted
-        log = PurgeLog.objects.create(
+            # 4. The batch items that carried a purged report keep only its id (items are append-only but to
+            # a permit).
+            if redacted := _redact_run_items(report_ids):
+                counts[REDACTED_ITEMS] = redacted
+        log = _objects(PurgeLog).create(
             actor_kind=PurgeLog.Actor.DIRECTOR,
             actor=actor,
             reason=reason,
@@ -583,24 +611,25 @@ def _early_purge_plan(model: type[Model], rows: QuerySet) -> list[tuple[type[Mod
         return [
             (
                 PendingSanction,
-                list(PendingSanction.objects.filter(incident_id__in=chosen).values_list("pk", flat=True)),
+                list(_objects(PendingSanction).filter(incident_id__in=chosen).values_list("pk", flat=True)),
             ),
-            (Penalty, list(Penalty.objects.filter(incident_id__in=chosen).values_list("pk", flat=True))),
-            (ScoreRecord, list(ScoreRecord.objects.filter(incident_id__in=chosen).values_list("pk", flat=True))),
+            (Penalty, list(_objects(Penalty).filter(incident_id__in=chosen).values_list("pk", flat=True))),
+            (ScoreRecord, list(_objects(ScoreRecord).filter(incident_id__in=chosen).values_list("pk", flat=True))),
             (
                 DisciplinaryAction,
                 list(
-                    DisciplinaryAction.objects.filter(Q(incident_id__in=chosen) | Q(overturns__incident_id__in=chosen))
+                    _objects(DisciplinaryAction)
+                    .filter(Q(incident_id__in=chosen) | Q(overturns__incident_id__in=chosen))
                     .order_by("-pk")
                     .values_list("pk", flat=True)
                 ),
             ),
-            (AuditRecord, list(AuditRecord.objects.filter(incident_id__in=chosen).values_list("pk", flat=True))),
+            (AuditRecord, list(_objects(AuditRecord).filter(incident_id__in=chosen).values_list("pk", flat=True))),
             (Incident, chosen),
         ]
     if model is DisciplinaryAction:
-        overturns = list(DisciplinaryAction.objects.filter(overturns_id__in=chosen).values_list("pk", flat=True))
+        overturns = list(_objects(DisciplinaryAction).filter(overturns_id__in=chosen).values_list("pk", flat=True))
         actions = sorted(set(chosen) | set(overturns), reverse=True)
-        reviews = list(PendingSanction.objects.filter(applied_id__in=actions).values_list("pk", flat=True))
+        reviews = list(_objects(PendingSanction).filter(applied_id__in=actions).values_list("pk", flat=True))
         return [(PendingSanction, reviews), (DisciplinaryAction, actions)]
     return [(model, chosen)]

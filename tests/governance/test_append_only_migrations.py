@@ -12,6 +12,7 @@ from django.db import connection
 
 append_only = import_module("governance.migrations.0004_append_only_triggers")
 history_append_only = import_module("governance.migrations.0010_history_append_only")
+record_append_only = import_module("governance.migrations.0015_record_append_only")
 
 # 0004's twelve triggers, laid again by 0008: every UPDATE on the append-only tables and the incident's,
 # every DELETE on all six.
@@ -24,6 +25,11 @@ HISTORY_TRIGGERS = {
     for table in history_append_only.HISTORY_TABLES
     for operation in ("update", "delete")
 }
+# 0015's: the other history tables, the purge log, batch items and stored answers.
+RECORD_TRIGGERS = {
+    f"{table}_append_only_{operation}" for table in record_append_only.TABLES for operation in ("update", "delete")
+}
+ALL_TRIGGERS = EVIDENCE_TRIGGERS | HISTORY_TRIGGERS | RECORD_TRIGGERS
 
 
 def append_only_triggers() -> set[str]:
@@ -44,18 +50,19 @@ def migrated_forward_afterwards(transactional_db):
 def test_a_fully_migrated_database_has_every_append_only_trigger(db):
     assert len(EVIDENCE_TRIGGERS) == 12
     assert len(HISTORY_TRIGGERS) == 10
-    assert append_only_triggers() == EVIDENCE_TRIGGERS | HISTORY_TRIGGERS
+    assert len(RECORD_TRIGGERS) == 16
+    assert append_only_triggers() == ALL_TRIGGERS
 
 
 def test_migrating_governance_back_to_0007_keeps_the_triggers_of_0004(migrated_forward_afterwards):
     call_command("migrate", "governance", "0007", verbosity=0)
 
-    # 0004 is still applied, so its triggers stay; only the history tables' (0010) are gone.
+    # 0004 is still applied, so its triggers stay; only the history tables' (0010) and 0015's are gone.
     assert append_only_triggers() == EVIDENCE_TRIGGERS
 
     call_command("migrate", verbosity=0)
 
-    assert append_only_triggers() == EVIDENCE_TRIGGERS | HISTORY_TRIGGERS
+    assert append_only_triggers() == ALL_TRIGGERS
 
 
 def test_migrating_governance_back_to_0003_drops_every_append_only_trigger(migrated_forward_afterwards):
@@ -65,4 +72,4 @@ def test_migrating_governance_back_to_0003_drops_every_append_only_trigger(migra
 
     call_command("migrate", verbosity=0)
 
-    assert append_only_triggers() == EVIDENCE_TRIGGERS | HISTORY_TRIGGERS
+    assert append_only_triggers() == ALL_TRIGGERS
