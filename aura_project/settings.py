@@ -282,7 +282,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "aura_project.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["workforce.api.throttling.KeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"key": env_rate("AURA_THROTTLE_RATE", "6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "key": env_rate("AURA_THROTTLE_RATE", "6000/min"),
+        # Failed authentications (a wrong, revoked or expired key) per client address.
+        "auth_failure": env_rate("AURA_AUTH_FAILURE_RATE", "60/min"),
+    },
 }
 API_KEY_CUSTOM_HEADER = "HTTP_AUTHORIZATION"
 SPECTACULAR_SETTINGS = {
