@@ -1,12 +1,18 @@
-"""Refuse oversized bodies before anything reads them."""
+"""Request guards that run before any view: body size, chunked bodies, slashless seed paths, unstorable text."""
+
+import io
+import json
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
+
+from aura_project.validation import text_problem
 
 
 class BodySizeLimitMiddleware:
-    """413 for a declared body over AURA_MAX_BODY_BYTES. Chunked bodies without a length are caught when
-    read (Django's DATA_UPLOAD_MAX_MEMORY_SIZE), and the exception handler answers 413 for those too."""
+    """413 for a declared body over AURA_MAX_BODY_BYTES. A chunked body has no declared length: ChunkedBodyWSGI
+    reads it first and gives it one, so the same limit holds."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -15,13 +21,56 @@ class BodySizeLimitMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse({"detail": "Content-Length is not a number"}, status=400)
+            return JsonResponse({"detail": "Content-Length is not a number", "code": "bad_request"}, status=400)
         if length > settings.AURA_MAX_BODY_BYTES:
             return JsonResponse(
                 {"detail": f"request body over {settings.AURA_MAX_BODY_BYTES} bytes", "code": "too_large"},
                 status=413,
             )
         return self.get_response(request)
+
+
+class ChunkedBodyWSGI:
+    """WSGI wrapper: a `Transfer-Encoding: chunked` body is read, not taken as empty.
+
+    A chunked request has no CONTENT_LENGTH, and Django reads a body without one as empty, so a valid chunked
+    report was refused with "task_id: This field is required". gunicorn de-chunks the body and says so with
+    `wsgi.input_terminated` (PEP 3333's reading to end of input is then safe); this wrapper reads it, up to
+    AURA_MAX_BODY_BYTES (413 past that), and hands Django the bytes with their length. A server that does not
+    de-chunk (runserver) gets a 411 asking for a Content-Length rather than a body silently dropped."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not chunked or environ.get("CONTENT_LENGTH"):
+            return self.app(environ, start_response)
+        if not environ.get("wsgi.input_terminated"):
+            return _json(start_response, 411, "a chunked body needs a server that de-chunks it; send Content-Length")
+        limit = settings.AURA_MAX_BODY_BYTES
+        stream, parts, size = environ["wsgi.input"], [], 0
+        while size <= limit:
+            part = stream.read(min(65536, limit + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        if size > limit:
+            return _json(start_response, 413, f"request body over {limit} bytes", code="too_large")
+        body = b"".join(parts)
+        environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        return self.app(environ, start_response)
+
+
+def _json(start_response, status: int, detail: str, *, code: str = "length_required"):
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    reason = {411: "Length Required", 413: "Request Entity Too Large"}[status]
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")],
+    )
+    return [body]
 
 
 class ApiSlashMiddleware:
@@ -36,3 +85,34 @@ class ApiSlashMiddleware:
         if request.path_info.startswith("/api/") and not request.path_info.endswith("/"):
             request.path_info += "/"
         return self.get_response(request)
+
+
+class ApiTextGuardMiddleware:
+    """400 naming the parameter for a NUL character in an API path or query parameter. Ids in the path and
+    filters in the query reach the database, and PostgreSQL refuses NUL in text (a 500). Body fields are
+    checked by their serializers (workforce/api/fields.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith("/api/"):
+            if bad := self._bad_parameter(request):
+                name, problem = bad
+                return JsonResponse({name: [problem]}, status=400)
+        return self.get_response(request)
+
+    @staticmethod
+    def _bad_parameter(request) -> tuple[str, str] | None:
+        for name, values in request.GET.lists():
+            for text in (name, *values):
+                if problem := text_problem(text):
+                    return (name if text_problem(name) is None else "query"), problem
+        if problem := text_problem(request.path_info):
+            try:
+                kwargs = resolve(request.path_info).kwargs
+            except Resolver404:
+                kwargs = {}
+            named = [key for key, value in kwargs.items() if isinstance(value, str) and text_problem(value)]
+            return (named[0] if named else "path"), problem
+        return None

@@ -13,3 +13,9 @@ urlpatterns = [
     path("api/", include("governance.api.urls")),
     path("api/", include("workforce.api.urls")),
 ]
+
+# JSON under /api/, Django's pages elsewhere.
+handler400 = "aura_project.error_views.bad_request"
+handler403 = "aura_project.error_views.permission_denied"
+handler404 = "aura_project.error_views.page_not_found"
+handler500 = "aura_project.error_views.server_error"

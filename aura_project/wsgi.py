@@ -5,4 +5,8 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aura_project.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from aura_project.middleware import ChunkedBodyWSGI  # noqa: E402 (needs the settings configured above)
+
+application = ChunkedBodyWSGI(django_application)

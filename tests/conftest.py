@@ -23,10 +23,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _fast_password_hasher():
+def _test_settings():
     """Tests hash passwords with MD5: PBKDF2's deliberate slowness, paid for every persona, was most of the
-    suite's time. Production keeps Django's default hashers (settings.py sets none)."""
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+    suite's time. Production keeps Django's default hashers (settings.py sets none).
+
+    Every test calls from 127.0.0.1, so the failed-authentication limit would count one test's wrong keys
+    against the next test's; the tests of that limit set their own (tests/api/test_auth_failure_throttle.py)."""
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth_failure": "1000000/min"}
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates},
+    ):
         yield
 
 

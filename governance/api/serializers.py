@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
+from governance.domain.detection import SEVERITY_MAX, SEVERITY_MIN
 from governance.models import AuditRun, DisciplinaryAction, Incident, Penalty, ScoreRecord
+from workforce.api.fields import StoredJSONField
 from workforce.api.serializers import WorkerSerializer
 
 MAX_BATCH = 1000
@@ -23,7 +25,7 @@ class AuditReportSerializer(serializers.Serializer):
     """The seed's /audit payload, plus our optional fields."""
 
     task_id = serializers.CharField(max_length=300)
-    logs = serializers.ListField(child=serializers.JSONField(), required=False, default=list, max_length=10000)
+    logs = serializers.ListField(child=StoredJSONField(), required=False, default=list, max_length=10000)
     hallucinated = serializers.BooleanField(required=False, default=False)
     duration_ms = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False, default=0)
     scope_drift = serializers.BooleanField(required=False, default=False)
@@ -81,12 +83,17 @@ class AuditRunSerializer(serializers.ModelSerializer):
 
 
 class ViolationPairField(serializers.ListField):
-    child = serializers.JSONField()
+    """A `[type, severity]` pair, the severity on the domain's scale."""
+
+    child = StoredJSONField()
 
     def to_internal_value(self, data):
         data = super().to_internal_value(data)
         if len(data) != 2 or not isinstance(data[0], str) or isinstance(data[1], bool) or not isinstance(data[1], int):
             raise serializers.ValidationError("each violation is a [type, severity] pair")
+        if not SEVERITY_MIN <= data[1] <= SEVERITY_MAX:
+            bounds = f"must be an integer from {SEVERITY_MIN} to {SEVERITY_MAX}"
+            raise serializers.ValidationError({"severity": [bounds]})
         return (data[0], data[1])
 
 
@@ -105,7 +112,7 @@ class EnforceResultSerializer(serializers.Serializer):
 
 
 class ScoreSerializer(serializers.Serializer):
-    metrics = serializers.DictField(child=serializers.JSONField())
+    metrics = serializers.DictField(child=StoredJSONField())
     penalties = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list)
     previous_score = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)
     model_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)

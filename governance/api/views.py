@@ -1,12 +1,11 @@
 """The Auditor's, HR's and the Accountant's endpoints, and the records. Thin: validate, call one service."""
 
-from datetime import UTC
 from heapq import merge
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -14,7 +13,9 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from aura_project.validation import text_problem
 from governance.api import serializers as s
+from governance.domain.detection import SEVERITY_MAX, SEVERITY_MIN
 from governance.models import AuditRun, DisciplinaryAction, Incident, ScoreRecord
 from governance.selectors import incidents_list, settings_current, worker_standing
 from governance.services.audit_runs import audit_run_submit
@@ -22,6 +23,7 @@ from governance.services.discipline import enforcement_run
 from governance.services.reports import ReportInput, report_submit
 from governance.services.scoring import score_calculate, score_record
 from workforce.api import views as workforce_views
+from workforce.api.params import choice_param, datetime_param, int_param
 from workforce.api.permissions import ReadAnyRoleWriteManager, RecordsReader
 from workforce.models import Worker
 
@@ -29,6 +31,8 @@ IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
 COMMAND_KEY_MAX = 200  # CommandRecord.key holds 250, with room for the "<endpoint>:" prefix
 SCORE_KEY_PREFIX = "api:"
 SCORE_RUN_KEY_MAX = ScoreRecord._meta.get_field("run_key").max_length
+RECORD_LIMIT_MAX = 500
+RECORD_OFFSET_MAX = 100_000  # the timeline merges offset + limit rows of each kind in memory
 
 
 def _idempotency_key(request, *, max_length: int) -> str | None:
@@ -36,7 +40,18 @@ def _idempotency_key(request, *, max_length: int) -> str | None:
     key = request.META.get(IDEMPOTENCY_HEADER) or None
     if key is not None and len(key) > max_length:
         raise ValidationError({"Idempotency-Key": [f"Ensure this header has no more than {max_length} characters."]})
+    if key is not None and (problem := text_problem(key)):
+        raise ValidationError({"Idempotency-Key": [problem]})
     return key
+
+
+def _idempotency_parameter(max_length: int) -> OpenApiParameter:
+    return OpenApiParameter(
+        "Idempotency-Key",
+        {"type": "string", "minLength": 1, "maxLength": max_length},
+        OpenApiParameter.HEADER,
+        description="A retry with the same key and body returns the first answer and writes nothing again.",
+    )
 
 
 def _report_id(request, body_id: str | None) -> str | None:
@@ -48,11 +63,12 @@ def _report_id(request, body_id: str | None) -> str | None:
 
 class AuditView(APIView):
     permission_classes = [ReadAnyRoleWriteManager]
+    error_codes = (404, 409, 422)
 
     @extend_schema(
         request=s.AuditReportSerializer,
         responses=s.AuditResultSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[_idempotency_parameter(s.REPORT_ID_MAX)],
     )
     def post(self, request):
         data = s.AuditReportSerializer(data=request.data)
@@ -68,11 +84,12 @@ class AuditView(APIView):
 
 class AuditBatchView(APIView):
     permission_classes = [ReadAnyRoleWriteManager]
+    error_codes = (422,)
 
     @extend_schema(
         request=s.AuditBatchSerializer,
         responses={202: s.AuditRunAcceptedSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[_idempotency_parameter(COMMAND_KEY_MAX)],
     )
     def post(self, request):
         data = s.AuditBatchSerializer(data=request.data)
@@ -100,11 +117,12 @@ class AuditRunDetailView(APIView):
 
 class EnforceView(APIView):
     permission_classes = [ReadAnyRoleWriteManager]
+    error_codes = (404, 409, 422)
 
     @extend_schema(
         request=s.EnforceSerializer,
         responses=s.EnforceResultSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[_idempotency_parameter(COMMAND_KEY_MAX)],
     )
     def post(self, request):
         data = s.EnforceSerializer(data=request.data)
@@ -120,11 +138,12 @@ class EnforceView(APIView):
 
 class ScoreView(APIView):
     permission_classes = [ReadAnyRoleWriteManager]
+    error_codes = (404, 409, 422)
 
     @extend_schema(
         request=s.ScoreSerializer,
         responses=s.ScoreResultSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[_idempotency_parameter(SCORE_RUN_KEY_MAX - len(SCORE_KEY_PREFIX))],
     )
     def post(self, request):
         data = s.ScoreSerializer(data=request.data)
@@ -151,45 +170,27 @@ class ScoreView(APIView):
         return Response(result)
 
 
-def _parse_when(request, name: str):
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    value = parse_datetime(raw)
-    if value is None:
-        raise ValidationError({name: ["must be an ISO 8601 date-time"]})
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, UTC)  # django.utils.timezone.utc is gone in Django 5
-    return value
-
-
 class IncidentListView(APIView):
     permission_classes = [RecordsReader]
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("worker", str),
-            OpenApiParameter("status", str),
-            OpenApiParameter("severity", int),
-            OpenApiParameter("since", str),
-            OpenApiParameter("until", str),
+            OpenApiParameter("worker", str, description="A worker's model_id."),
+            OpenApiParameter("status", str, enum=Incident.Status.values),
+            OpenApiParameter("severity", {"type": "integer", "minimum": SEVERITY_MIN, "maximum": SEVERITY_MAX}),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Reported at or after; UTC if no offset."),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="Reported before; UTC if no offset."),
         ],
         responses=s.IncidentSerializer(many=True),
     )
     def get(self, request):
-        severity = request.query_params.get("severity")
-        if severity not in (None, "") and not severity.isdigit():
-            raise ValidationError({"severity": ["must be an integer"]})
-        status_ = request.query_params.get("status")
-        if status_ and status_ not in Incident.Status.values:
-            raise ValidationError({"status": [f"must be one of {', '.join(Incident.Status.values)}"]})
         qs = incidents_list(
             worker=request.query_params.get("worker"),
-            status=status_,
-            severity=int(severity) if severity else None,
-            since=_parse_when(request, "since"),
-            until=_parse_when(request, "until"),
+            status=choice_param(request, "status", Incident.Status.values),
+            severity=int_param(request, "severity", None, minimum=SEVERITY_MIN, maximum=SEVERITY_MAX),
+            since=datetime_param(request, "since"),
+            until=datetime_param(request, "until"),
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
@@ -234,7 +235,10 @@ class WorkerRecordView(APIView):
     permission_classes = [RecordsReader]
 
     @extend_schema(
-        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        parameters=[
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": RECORD_LIMIT_MAX, "default": 50}),
+            OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": RECORD_OFFSET_MAX, "default": 0}),
+        ],
         responses=s.WorkerRecordSerializer,
     )
     def get(self, request, model_id: str):
@@ -244,8 +248,8 @@ class WorkerRecordView(APIView):
             return WorkerDetailView().get(request, f"{model_id}/record")
         if worker is None:
             raise Http404
-        limit = _bounded(request, "limit", 50, 1, 500)
-        offset = _bounded(request, "offset", 0, 0, 100_000)
+        limit = int_param(request, "limit", 50, minimum=1, maximum=RECORD_LIMIT_MAX)
+        offset = int_param(request, "offset", 0, minimum=0, maximum=RECORD_OFFSET_MAX)
         window = offset + limit
         sources = [
             (
@@ -269,12 +273,3 @@ class WorkerRecordView(APIView):
         return Response(
             {"model_id": worker.model_id, "count": total, "offset": offset, "limit": limit, "results": results}
         )
-
-
-def _bounded(request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationError({name: [f"must be an integer from {low} to {high}"]})
-    return int(raw)

@@ -5,6 +5,11 @@ from dataclasses import dataclass
 
 PROVIDER_ERROR = "provider"
 
+# The severity scale, mildest to gravest. The default policies use 1 to 4 (repeat_offense); 5 is left for a graver
+# type the Director may write. The API refuses a severity outside it.
+SEVERITY_MIN = 1
+SEVERITY_MAX = 5
+
 
 @dataclass(frozen=True)
 class Violation:

@@ -4,12 +4,12 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from workforce.api import serializers as s
+from workforce.api.params import BIGINT_MAX, choice_param, int_param
 from workforce.api.permissions import ManagerOnly, ReadAnyRoleWriteManager
 from workforce.domain.routing import rank
 from workforce.models import Task, Worker
@@ -17,26 +17,29 @@ from workforce.selectors import events_after, routing_candidates, worker_list
 from workforce.services.tasks import task_assign_now, task_complete, task_register
 from workforce.services.workers import worker_hire
 
+EVENTS_LIMIT_MAX = 1000
+
 
 class WorkerListView(APIView):
     permission_classes = [ReadAnyRoleWriteManager]
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+    error_codes = {"post": (409,)}
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str),
-            OpenApiParameter("tier", str),
+            OpenApiParameter("status", str, enum=Worker.Status.values),
+            OpenApiParameter("tier", str, enum=Worker.Tier.values),
             OpenApiParameter("capability", str),
         ],
         responses=s.WorkerSerializer(many=True),
     )
     def get(self, request):
-        filters = {name: request.query_params.get(name) or None for name in ("status", "tier", "capability")}
         # An unknown status or tier (say "active") would silently list nobody; say so instead.
-        for name, choices in (("status", Worker.Status.values), ("tier", Worker.Tier.values)):
-            if filters[name] is not None and filters[name] not in choices:
-                raise ValidationError({name: [f"must be one of {', '.join(choices)}"]})
-        qs = worker_list(**filters)
+        qs = worker_list(
+            status=choice_param(request, "status", Worker.Status.values),
+            tier=choice_param(request, "tier", Worker.Tier.values),
+            capability=request.query_params.get("capability") or None,
+        )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         data = s.WorkerSerializer(page, many=True, context=self.serializer_context()).data
@@ -63,6 +66,7 @@ class WorkerListView(APIView):
 
 class TaskRegisterView(APIView):
     permission_classes = [ReadAnyRoleWriteManager]
+    error_codes = (404, 409)
 
     @extend_schema(request=s.TaskRegisterSerializer, responses={201: s.TaskDetailSerializer})
     def post(self, request):
@@ -84,6 +88,7 @@ class TaskDetailView(APIView):
 
 class TaskAssignView(APIView):
     permission_classes = [ReadAnyRoleWriteManager]
+    error_codes = (409,)
 
     @extend_schema(request=s.TaskAssignSerializer, responses=s.TaskDetailSerializer)
     def post(self, request, task_id: str):
@@ -102,6 +107,7 @@ class TaskAssignView(APIView):
 
 class TaskCompleteView(APIView):
     permission_classes = [ReadAnyRoleWriteManager]
+    error_codes = (409,)
 
     @extend_schema(request=None, responses=s.TaskDetailSerializer)
     def post(self, request, task_id: str):
@@ -149,27 +155,18 @@ class EventListView(APIView):
     permission_classes = [ManagerOnly]
 
     @extend_schema(
-        parameters=[OpenApiParameter("after", int), OpenApiParameter("limit", int)], responses=s.EventPageSerializer
+        parameters=[
+            OpenApiParameter("after", {"type": "integer", "minimum": 0, "maximum": BIGINT_MAX, "default": 0}),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": EVENTS_LIMIT_MAX, "default": 100}),
+        ],
+        responses=s.EventPageSerializer,
     )
     def get(self, request):
-        after = _int_param(request, "after", 0, minimum=0)
-        limit = _int_param(request, "limit", 100, minimum=1, maximum=1000)
+        after = int_param(request, "after", 0, minimum=0, maximum=BIGINT_MAX)
+        limit = int_param(request, "limit", 100, minimum=1, maximum=EVENTS_LIMIT_MAX)
         events = events_after(cursor=after, limit=limit + 1)
         page, more = events[:limit], len(events) > limit
         next_cursor = page[-1].id if page else after
         return Response(
             {"events": s.EventSerializer(page, many=True).data, "next_cursor": next_cursor, "has_more": more}
         )
-
-
-def _int_param(request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: ["must be an integer"]}) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        raise ValidationError({name: [f"must lie between {minimum} and {maximum or 'any'}"]})
-    return value
