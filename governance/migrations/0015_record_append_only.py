@@ -77,7 +77,7 @@ PG_FUNCTIONS = [
             USING ERRCODE = 'restrict_violation';
     END;
     $$
-    """.replace("{settable}", ",".join(RUN_ITEM_SETTABLE)),
+    """.replace("{settable}", "{" + ",".join(RUN_ITEM_SETTABLE) + "}"),
 ]
 
 
