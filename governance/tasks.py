@@ -25,7 +25,22 @@ TRANSIENT = (DatabaseError, InterfaceError, ConnectionError, TimeoutError)
     time_limit=600,
 )
 def process_audit_run(self, run_id: str) -> str:
-    return audit_run_process(run_id=run_id).status
+    queue = (self.request.delivery_info or {}).get("routing_key")  # its parts follow it to the same queue
+    return audit_run_process(run_id=run_id, queue=queue).status
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=540,
+    time_limit=600,
+)
+def process_audit_run_part(self, run_id: str, positions: list[int]) -> str:
+    """One part of a large batch run, split by worker (see audit_run_process)."""
+    return audit_run_process(run_id=run_id, positions=positions).status
 
 
 @shared_task(

@@ -1,18 +1,21 @@
 """Batch audit runs: reports stored first, processed by a Celery worker, each report exactly once."""
 
 import logging
+import zlib
 from datetime import datetime, timedelta
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from aura_project.errors import DomainError
 from governance.models import AuditRun, AuditRunItem
 from governance.services.commands import body_fingerprint, command_replay, command_store
 from governance.services.leases import Heartbeat, lease_expired
-from governance.services.reports import ReportInput, report_submit
+from governance.services.report_batches import BatchReport, reports_process
+from governance.services.reports import ReportInput
 from workforce.domain.actor import on_behalf_of
+from workforce.models import Task
 from workforce.services.access import actor_require
 
 log = logging.getLogger(__name__)
@@ -65,9 +68,12 @@ def _item_report_id(run: AuditRun, item: AuditRunItem) -> str:
     return item.payload.get("report_id") or f"run:{run.id}:{item.position}"
 
 
-def audit_run_process(*, run_id) -> AuditRun:
-    """Process every pending report of the run. Safe to run twice or concurrently: each report has a
-    stable id, so a repeat replays the stored answer."""
+def audit_run_process(*, run_id, positions: list[int] | None = None, queue: str | None = None) -> AuditRun:
+    """Process the run's pending reports: all of them, or those at `positions` (one part of a run split by
+    worker). A large run is split by worker into parts that Celery processes in parallel, each part keeping its
+    workers' reports in order. Clean reports are written set-based (governance.services.report_batches).
+    Safe to run twice or concurrently: each report has a stable id, so a repeat replays the stored answer,
+    and each item's answer is stored and counted once. The parts go to `queue` (the one this run came on)."""
     run = AuditRun.objects.get(pk=run_id)
     if run.status in (AuditRun.Status.DONE, AuditRun.Status.FAILED):
         return run
@@ -75,26 +81,89 @@ def audit_run_process(*, run_id) -> AuditRun:
         status=AuditRun.Status.RUNNING, started_at=run.started_at or timezone.now()
     )
     heartbeat = Heartbeat(AuditRun, run.pk)
+    heartbeat.beat()
+    items = run.items.filter(status=AuditRunItem.Status.PENDING).order_by("position")
+    if positions is not None:
+        items = items.filter(position__in=positions)
+    items = list(items)
+    if positions is None:
+        items = _hand_out_parts(run, items, queue=queue)
     actor = on_behalf_of(run.submitted_by)
-    for item in run.items.filter(status=AuditRunItem.Status.PENDING).order_by("position"):
+    for start in range(0, len(items), SLICE):
         heartbeat.beat()
-        fields = {k: v for k, v in item.payload.items() if k != "report_id"}
-        try:
-            outcome = report_submit(
-                report=ReportInput(**fields), report_id=_item_report_id(run, item), now=timezone.now(), actor=actor
+        chunk = items[start : start + SLICE]
+        entries = [
+            BatchReport(
+                key=item.position,
+                report=ReportInput(**{k: v for k, v in item.payload.items() if k != "report_id"}),
+                report_id=_item_report_id(run, item),
             )
-            item.status, item.result = AuditRunItem.Status.DONE, outcome.body
-        except DomainError as exc:
-            item.status, item.result = AuditRunItem.Status.REJECTED, {"error": exc.as_body(), "status": exc.status_code}
-        with transaction.atomic():
-            updated = AuditRunItem.objects.filter(pk=item.pk, status=AuditRunItem.Status.PENDING).update(
-                status=item.status, result=item.result
-            )
-            if updated:
-                AuditRun.objects.filter(pk=run.pk).update(processed=F("processed") + 1)
-    AuditRun.objects.filter(pk=run.pk).update(status=AuditRun.Status.DONE, finished_at=timezone.now(), lease_until=None)
+            for item in chunk
+        ]
+        reports_process(entries, actor=actor, now_fn=timezone.now)
+        _answers_store(run, chunk, [entry.answer for entry in entries])
+    if not run.items.filter(status=AuditRunItem.Status.PENDING).exists():
+        AuditRun.objects.filter(pk=run.pk, status=AuditRun.Status.RUNNING).update(
+            status=AuditRun.Status.DONE, finished_at=timezone.now(), lease_until=None
+        )
     run.refresh_from_db()
     return run
+
+
+SLICE = 1000  # reports whose answers are stored together
+
+
+def _answers_store(run: AuditRun, items: list[AuditRunItem], answers: list[tuple[str, dict]]) -> None:
+    """Store each item's answer once: an item another process answered meanwhile is neither written again
+    nor counted twice."""
+    with transaction.atomic():
+        pending = set(
+            AuditRunItem.objects.select_for_update()
+            .filter(pk__in=[item.pk for item in items], status=AuditRunItem.Status.PENDING)
+            .values_list("pk", flat=True)
+        )
+        answered = []
+        for item, (status, result) in zip(items, answers, strict=True):
+            if item.pk in pending:
+                item.status, item.result = status, result
+                answered.append(item)
+        AuditRunItem.objects.bulk_update(answered, ["status", "result"])
+        AuditRun.objects.filter(pk=run.pk).update(processed=F("processed") + len(answered))
+
+
+def _hand_out_parts(run: AuditRun, items: list[AuditRunItem], *, queue: str | None) -> list[AuditRunItem]:
+    """Split a large run by worker into parts, send all but the first to the broker, and answer the items
+    this process keeps: the first part, and any part the broker would not take."""
+    parts = django_settings.AURA_BATCH_PARTS
+    if parts < 2 or len(items) < PART_MIN:
+        return items
+    holders = dict(
+        Task.objects.filter(task_id__in={item.payload.get("task_id") for item in items}).values_list(
+            "task_id", "current_worker__model_id"
+        )
+    )
+    split: list[list[AuditRunItem]] = [[] for _ in range(parts)]
+    for item in items:
+        task_id = item.payload.get("task_id")
+        worker = item.payload.get("model_id") or holders.get(task_id) or f"task:{task_id}"
+        split[zlib.crc32(str(worker).encode()) % parts].append(item)
+    from governance.tasks import process_audit_run_part
+
+    kept = split[0]
+    for part in split[1:]:
+        if not part:
+            continue
+        try:
+            process_audit_run_part.apply_async(
+                args=[str(run.id), [item.position for item in part]], queue=queue, retry=False
+            )
+        except Exception as exc:  # kombu raises several types for "broker unreachable"
+            log.warning("audit run %s: a part stays with this worker, broker unavailable: %s", run.id, exc)
+            kept += part
+    return sorted(kept, key=lambda item: item.position)
+
+
+PART_MIN = 200  # a smaller run is not worth splitting
 
 
 def audit_runs_sweep(*, now: datetime, stale_after: timedelta = timedelta(minutes=2)) -> int:

@@ -149,13 +149,7 @@ def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: date
         return _replay(stored, fingerprint)
     settings = settings_current(version=task.settings_version)
     outbox = Outbox(now)
-    facts = ReportFacts(
-        hallucinated=report.hallucinated,
-        scope_drift=report.scope_drift,
-        format_violation=report.format_violation,
-        duration_ms=report.duration_ms,
-        error_kind=report.error_kind,
-    )
+    facts = report_facts(report)
     # 2. Detect.
     violations = detect_violations(facts, detection_config(settings))
     base = {"report_id": report_id, "task_id": task.task_id, "model_id": worker.model_id}
@@ -166,35 +160,70 @@ def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: date
     elif not violations:
         # 4. A clean report: the attempt passed.
         attempt_mark(task=task, worker=worker, now=now, outcome=Assignment.Outcome.PASSED)
-        outcome, body, incident = AuditRecord.Outcome.CLEAN, {"status": "clean", **base}, None
+        outcome, body, incident = AuditRecord.Outcome.CLEAN, clean_body(report_id, task.task_id, worker.model_id), None
     else:
         outcome = AuditRecord.Outcome.VIOLATION
         incident, body = _violation(report, task, worker, violations, settings, now, outbox, base, actor)
     record = AuditRecord.objects.create(
-        report_id=report_id,
-        request_hash=fingerprint,
-        task=task,
-        worker=worker,
-        hallucinated=report.hallucinated,
-        scope_drift=report.scope_drift,
-        format_violation=report.format_violation,
-        duration_ms=report.duration_ms,
-        retries=report.retries,
-        test_pass_rate=report.test_pass_rate,
-        manager_satisfaction=report.manager_satisfaction,
-        confidence=report.confidence,
-        error_kind=report.error_kind,
-        logs=report.logs,
-        outcome=outcome,
-        incident=incident,
-        response=body,
-        settings_version=settings.version,
-        received_at=now,
-        actor_label=actor.label,
+        **record_fields(
+            report=report,
+            report_id=report_id,
+            fingerprint=fingerprint,
+            task=task,
+            worker=worker,
+            outcome=outcome,
+            incident=incident,
+            body=body,
+            settings_version=settings.version,
+            now=now,
+            actor=actor,
+        )
     )
     # 5. The Manager's inbox, last, so the event-order lock is held briefly.
     outbox.flush()
     return ReportOutcome(body=body, replayed=False, record_id=record.pk)
+
+
+def record_fields(
+    *, report: ReportInput, report_id, fingerprint, task, worker, outcome, incident, body, settings_version, now, actor
+) -> dict:
+    """The stored report, as one report or a batch of clean ones writes it."""
+    return {
+        "report_id": report_id,
+        "request_hash": fingerprint,
+        "task": task,
+        "worker": worker,
+        "hallucinated": report.hallucinated,
+        "scope_drift": report.scope_drift,
+        "format_violation": report.format_violation,
+        "duration_ms": report.duration_ms,
+        "retries": report.retries,
+        "test_pass_rate": report.test_pass_rate,
+        "manager_satisfaction": report.manager_satisfaction,
+        "confidence": report.confidence,
+        "error_kind": report.error_kind,
+        "logs": report.logs,
+        "outcome": outcome,
+        "incident": incident,
+        "response": body,
+        "settings_version": settings_version,
+        "received_at": now,
+        "actor_label": actor.label,
+    }
+
+
+def report_facts(report: ReportInput) -> ReportFacts:
+    return ReportFacts(
+        hallucinated=report.hallucinated,
+        scope_drift=report.scope_drift,
+        format_violation=report.format_violation,
+        duration_ms=report.duration_ms,
+        error_kind=report.error_kind,
+    )
+
+
+def clean_body(report_id: str, task_id: str, model_id: str) -> dict:
+    return {"status": "clean", "report_id": report_id, "task_id": task_id, "model_id": model_id}
 
 
 def _violation(report, task, worker, violations, settings: GovernanceSettings, now, outbox: Outbox, base: dict, actor):

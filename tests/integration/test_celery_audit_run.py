@@ -143,3 +143,38 @@ def test_with_the_broker_down_reports_still_go_through_and_the_sweeper_queues_th
     results = [item.result["status"] for item in done.items.order_by("position")]
     assert results == ["clean", "violation"]
     assert AuditRecord.objects.count() == 3
+
+
+def test_a_large_batch_is_split_by_worker_into_parts_and_each_report_is_recorded_once_in_order(
+    celery_worker, manager_key, staff, wait_for
+):
+    workers = [f"parts/w{i}" for i in range(12)]
+    staff({model_id: [f"{model_id}/t{t}" for t in range(20)] for model_id in workers})
+    reports = [
+        {"task_id": f"{model_id}/t{t}", "logs": [f"t{t}"], **({"scope_drift": True} if t in (5, 6) and i < 3 else {})}
+        for t in range(20)
+        for i, model_id in enumerate(workers)
+    ]
+    assert len(reports) >= 200  # the size a run is split at (audit_runs.PART_MIN)
+
+    accepted = manager_key.post("/api/audit/batch/", {"reports": reports}, format="json")
+    run_id = accepted.json()["id"]
+
+    def finished():
+        body = manager_key.get(f"/api/audit-runs/{run_id}/").json()
+        return body if body["status"] == "DONE" else None
+
+    run = wait_for(finished, timeout=DEADLINE, what="the parts of the run to finish", worker=celery_worker)
+
+    assert (run["total"], run["processed"]) == (240, 240)
+    assert "process_audit_run_part" in celery_worker.log()  # the second part went through the broker
+    assert AuditRecord.objects.filter(report_id__startswith=f"run:{run_id}:").count() == 240
+    assert Incident.objects.count() == 6
+    for model_id in workers:  # each worker's reports were recorded in the order they were sent
+        positions = [
+            int(report_id.rsplit(":", 1)[1])
+            for report_id in AuditRecord.objects.filter(worker__model_id=model_id)
+            .order_by("pk")
+            .values_list("report_id", flat=True)
+        ]
+        assert positions == sorted(positions), model_id
