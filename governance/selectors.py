@@ -233,11 +233,14 @@ def worker_record(*, worker: Worker, since: datetime) -> tuple[list[PriorViolati
 
 
 def worker_recorded_actions(*, worker: Worker) -> list[RecordedAction]:
-    """Every standing action of the worker, oldest first, for the status replay after an overturn."""
+    """Every standing action of the worker in the order they took effect, for the status replay after an
+    overturn. That is id order, not time order: each is written under the worker's row lock, but its time is
+    the caller's clock, read before the lock (a Director's SUSPEND read at 12:00:01 may land after HR's
+    REINSTATE read at 12:00:02, and then it holds)."""
     rows = (
         DisciplinaryAction.objects.filter(worker=worker, overturned_by__isnull=True)
         .exclude(action=Action.OVERTURN)
-        .order_by("created_at", "id")
+        .order_by("id")
         .values_list("action", "created_at", "effective_until")
     )
     return [RecordedAction(action=a, at=at, until=until) for a, at, until in rows]

@@ -188,11 +188,13 @@ class RecordedAction:
 def status_from_record(
     actions: Sequence[RecordedAction], *, now: datetime
 ) -> tuple[str, datetime | None, datetime | None]:
-    """The status, cooldown end and suspension end that the standing actions give, replayed in order from a
-    new hire's ACTIVE. After an overturn the worker's status is this, so every other action that still stands
-    stays in force (a SUSPEND still holds when the TERMINATE issued with it is overturned)."""
+    """The status, cooldown end and suspension end that the standing actions give, replayed from a new hire's
+    ACTIVE in the order given: the order they took effect, which is not always their times' order (two callers
+    read the clock, then queue for the worker's lock). After an overturn the worker's status is this, so every
+    other action that still stands stays in force (a SUSPEND still holds when the TERMINATE issued with it is
+    overturned)."""
     status, cooldown_until, suspended_until = ACTIVE, None, None
-    for entry in sorted(actions, key=lambda a: a.at):
+    for entry in actions:
         act = entry.action
         if act == "WARNING" and status not in OUT_OF_SERVICE:
             status = PROBATION if status == PROBATION else COOLDOWN
