@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from aura_project.bulk import rows_update
 from governance.models import AuditRun, AuditRunItem
 from governance.services.commands import body_fingerprint, command_replay, command_store
 from governance.services.leases import Heartbeat, lease_expired
@@ -127,7 +128,7 @@ def _answers_store(run: AuditRun, items: list[AuditRunItem], answers: list[tuple
             if item.pk in pending:
                 item.status, item.result = status, result
                 answered.append(item)
-        AuditRunItem.objects.bulk_update(answered, ["status", "result"])
+        rows_update(AuditRunItem, answered, ["status", "result"])
         AuditRun.objects.filter(pk=run.pk).update(processed=F("processed") + len(answered))
 
 

@@ -165,16 +165,23 @@ def _clean_write(chunk: list[BatchReport], *, actor, now: datetime) -> list[Batc
 
 
 def _attempts_passed(pairs: list[tuple[int, int]], *, now: datetime) -> None:
-    """`tasks.attempt_mark(outcome=PASSED)` for many (task, worker) pairs in one UPDATE."""
+    """`tasks.attempt_mark(outcome=PASSED)` for many (task, worker) pairs in one UPDATE, joined on the pairs
+    (a row-value IN list made PostgreSQL scan every open attempt)."""
     qn = connection.ops.quote_name
     field = Assignment._meta.get_field
+    table = qn(Assignment._meta.db_table)
+    task, worker = qn(field("task").column), qn(field("worker").column)
     values = ", ".join(["(%s, %s)"] * len(pairs))
     params = [field("reported_at").get_db_prep_save(now, connection), Assignment.Outcome.PASSED]
     params += [value for pair in pairs for value in pair]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {qn(Assignment._meta.db_table)} SET {qn(field('reported_at').column)} = %s, "
-            f"{qn(field('outcome').column)} = %s WHERE {qn(field('ended_at').column)} IS NULL "
-            f"AND ({qn(field('task').column)}, {qn(field('worker').column)}) IN (VALUES {values})",
-            params,
+    assign = f"UPDATE {table} SET {qn(field('reported_at').column)} = %s, {qn(field('outcome').column)} = %s"
+    open_attempt = f"{table}.{qn(field('ended_at').column)} IS NULL"
+    if connection.vendor == "sqlite" and connection.Database.sqlite_version_info < (3, 33):
+        sql = f"{assign} WHERE {open_attempt} AND ({task}, {worker}) IN (VALUES {values})"
+    else:
+        sql = (
+            f"{assign} FROM (VALUES {values}) AS v "
+            f"WHERE {table}.{task} = v.column1 AND {table}.{worker} = v.column2 AND {open_attempt}"
         )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -8,7 +8,7 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
@@ -52,7 +52,8 @@ class ReportInput:
     error_kind: str = ""
 
     def fingerprint(self) -> str:
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict's deep copy cost a batch 15%
+        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, F, Max, OuterRef, Q, QuerySet, When
 from django.utils import timezone
 
+from aura_project.bulk import rows_update
 from aura_project.history import acting, history_attrs
 from governance.domain import scoring
 from governance.domain.metrics import Conversions, Measurements, metrics_of
@@ -233,7 +234,7 @@ def _score_chunk(run: ScoringRun, ids: list[int], settings) -> int:
     # Found by (worker, run) rather than by id: an SQLite before 3.35 returns no ids from a bulk insert.
     written = ScoreRecord.objects.filter(run_key=run_key, worker_id__in=pks)
     _history_rows(written, history_type="+", reason=reason, at=now)
-    _workers_update(workers, WORKER_SCORED_FIELDS, evidence_scored_until=window_end, updated_at=now)
+    rows_update(Worker, workers, WORKER_SCORED_FIELDS, evidence_scored_until=window_end, updated_at=now)
     _history_rows(Worker.objects.filter(pk__in=pks), history_type="~", reason=reason, at=now)
     # 5. Actions are the exception, not the rule: applied one worker at a time through the shared service.
     outbox = Outbox(now)
@@ -333,33 +334,6 @@ def _evidence(pks: list[int], scored_until: dict, window_start: datetime, window
 
 # What a score moves on each worker; the time the evidence was scored until, and the update's, are the chunk's.
 WORKER_SCORED_FIELDS = ["reputation", "scored_runs", "runs_since_tier_change", "probation_clean_runs"]
-
-
-def _workers_update(workers: list[Worker], fields: list[str], **same) -> None:
-    """Write `fields` of these workers, each its own, and `same` on all of them, in one UPDATE ... FROM
-    (VALUES ...). Django's bulk_update builds a CASE per field per worker, which was half a run's time at 10,000
-    workers; it remains for an SQLite older than 3.33, which has no UPDATE ... FROM."""
-    if connection.vendor == "sqlite" and connection.Database.sqlite_version_info < (3, 33):
-        for worker in workers:
-            for name, value in same.items():
-                setattr(worker, name, value)
-        Worker.objects.bulk_update(workers, [*fields, *same])
-        return
-    qn = connection.ops.quote_name
-    table = qn(Worker._meta.db_table)
-    columns = [Worker._meta.get_field(name) for name in fields]
-    constants = [Worker._meta.get_field(name) for name in same]
-    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
-    assignments = [f"{qn(c.column)} = v.column{i + 2}" for i, c in enumerate(columns)]
-    assignments += [f"{qn(c.column)} = %s" for c in constants]
-    params = [c.get_db_prep_save(same[c.name], connection) for c in constants]
-    params += [value for worker in workers for value in (worker.pk, *(getattr(worker, c.attname) for c in columns))]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {', '.join(assignments)} FROM (VALUES {', '.join([row] * len(workers))}) AS v "
-            f"WHERE {table}.{qn(Worker._meta.pk.column)} = v.column1",
-            params,
-        )
 
 
 def _history_rows(rows: QuerySet, *, history_type: str, reason: str, at: datetime) -> None:
