@@ -299,6 +299,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Aura Orchestra governance API",
     "DESCRIPTION": "The Manager's API: workers, tasks, routing, audit reports, HR enforcement and scoring.",
     "VERSION": "1.0.0",
+    # 3.1: full JSON Schema, for what 3.0 cannot say (a [type, severity] pair, the keys a log entry may have).
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Every endpoint needs a key or a login, the schema and Swagger UI included.
     "SERVE_PERMISSIONS": ["workforce.api.permissions.RecordsReader"],

@@ -1,8 +1,11 @@
 from rest_framework import serializers
 
 from governance.domain.detection import SEVERITY_MAX, SEVERITY_MIN
+from governance.domain.ladder import DEFAULT_POLICIES
+from governance.domain.scoring import DEFAULT_PENALTY_POINTS, DEFAULT_WEIGHTS
 from governance.models import AuditRun, DisciplinaryAction, Incident, Penalty, ScoreRecord
 from workforce.api.fields import StoredJSONField
+from workforce.api.schema import STORABLE_TEXT
 from workforce.api.serializers import WorkerSerializer
 
 MAX_BATCH = 1000
@@ -21,8 +24,21 @@ class RateField(serializers.FloatField):
         return super().to_internal_value(data)
 
 
+# A log entry as documented: a string, number or boolean, or an object of those. Deeper entries (up to the JSON
+# depth limit) are accepted as well, their strings under the same rule.
+_LOG_SCALAR = {"anyOf": [{"type": "string", "pattern": STORABLE_TEXT}, {"type": "number"}, {"type": "boolean"}]}
+LOG_ENTRY_SCHEMA = {
+    "anyOf": [
+        *_LOG_SCALAR["anyOf"],
+        {"type": "object", "propertyNames": {"pattern": STORABLE_TEXT}, "additionalProperties": _LOG_SCALAR},
+    ]
+}
+
+
 class AuditReportSerializer(serializers.Serializer):
     """The seed's /audit payload, plus our optional fields."""
+
+    openapi_request_schema = {"properties": {"logs": {"items": LOG_ENTRY_SCHEMA}}}
 
     task_id = serializers.CharField(max_length=300)
     logs = serializers.ListField(child=StoredJSONField(), required=False, default=list, max_length=10000)
@@ -57,6 +73,7 @@ class AuditResultSerializer(serializers.Serializer):
 
 
 class AuditBatchSerializer(serializers.Serializer):
+    openapi_request_schema = {"properties": {"reports": {"minItems": 1, "maxItems": MAX_BATCH}}}
     reports = AuditReportSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
 
 
@@ -89,6 +106,8 @@ class ViolationPairField(serializers.ListField):
 
     def to_internal_value(self, data):
         data = super().to_internal_value(data)
+        if len(data) == 2 and isinstance(data[1], float) and data[1].is_integer():
+            data[1] = int(data[1])  # JSON's 3.0 is the integer 3, as DRF's IntegerField reads it
         if len(data) != 2 or not isinstance(data[0], str) or isinstance(data[1], bool) or not isinstance(data[1], int):
             raise serializers.ValidationError("each violation is a [type, severity] pair")
         if not SEVERITY_MIN <= data[1] <= SEVERITY_MAX:
@@ -98,6 +117,22 @@ class ViolationPairField(serializers.ListField):
 
 
 class EnforceSerializer(serializers.Serializer):
+    openapi_request_schema = {
+        "properties": {
+            "violations": {
+                "items": {
+                    "type": "array",
+                    "description": "[type, severity]; the types are HR's policies' (the defaults listed).",
+                    "prefixItems": [
+                        {"type": "string", "enum": sorted(DEFAULT_POLICIES)},
+                        {"type": "integer", "minimum": SEVERITY_MIN, "maximum": SEVERITY_MAX},
+                    ],
+                    "minItems": 2,
+                    "maxItems": 2,
+                }
+            },
+        }
+    }
     model_id = serializers.CharField(max_length=200)
     violations = serializers.ListField(child=ViolationPairField(), max_length=100)
     history = serializers.ListField(
@@ -112,6 +147,23 @@ class EnforceResultSerializer(serializers.Serializer):
 
 
 class ScoreSerializer(serializers.Serializer):
+    openapi_request_schema = {
+        "properties": {
+            "metrics": {
+                "type": "object",
+                "description": "All six of the Accountant's metrics, each from 0 to 100.",
+                "properties": {name: {"type": "number", "minimum": 0, "maximum": 100} for name in DEFAULT_WEIGHTS},
+                "required": list(DEFAULT_WEIGHTS),
+                "additionalProperties": False,
+            },
+            "penalties": {"items": {"enum": sorted(DEFAULT_PENALTY_POINTS), "description": "The default kinds."}},
+        },
+        # previous_score is needed when no model_id is given (with one, the stored reputation is used).
+        "anyOf": [
+            {"properties": {"model_id": {"type": "string"}}, "required": ["model_id"]},
+            {"properties": {"previous_score": {"type": "integer"}}, "required": ["previous_score"]},
+        ],
+    }
     metrics = serializers.DictField(child=StoredJSONField())
     penalties = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list)
     previous_score = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)

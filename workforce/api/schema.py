@@ -6,6 +6,12 @@ from drf_spectacular.plumbing import ResolvedComponent
 
 from aura_project.validation import MAX_JSON_DEPTH
 
+# What a stored string may hold (aura_project/validation.py refuses the rest): no NUL, no lone surrogate.
+STORABLE = "[^\\x00\\ud800-\\udfff]"
+STORABLE_TEXT = f"^{STORABLE}*$"
+# A field that may not be blank: DRF trims whitespace first, so one character must be something else.
+STORABLE_NONBLANK = f"^{STORABLE}*[^\\s\\x00\\ud800-\\udfff]{STORABLE}*$"
+
 ERROR_DESCRIPTIONS = {
     400: f"Bad input. The body names each field at fault (nested ones as `reports[3].logs[0]`, `metrics.accuracy`); "
     f"a body that is not JSON, or JSON nested more than {MAX_JSON_DEPTH} levels deep, is named under `detail`.",
@@ -42,6 +48,29 @@ class AutoSchema(openapi.AutoSchema):
     every operation can give (authentication, role, throttle, database down), and a body's (bad input, too large,
     wrong media type), are added here."""
 
+    def map_parsers(self):
+        # The API is JSON. Form and multipart bodies are still parsed (DRF's defaults, kept for sessions), but a
+        # Manager is never offered them.
+        return ["application/json"]
+
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            _storable(parameter.get("schema", {}), blank=parameter.get("in") != "path")
+        return parameters
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and not getattr(field, "read_only", False):
+            _storable(schema, blank=getattr(field, "allow_blank", True))
+        return schema
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request":
+            _merge(schema, getattr(serializer, "openapi_request_schema", {}))
+        return schema
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
@@ -70,6 +99,28 @@ class AutoSchema(openapi.AutoSchema):
         component = ResolvedComponent(name="Error", type=ResolvedComponent.SCHEMA, object="Error", schema=ERROR_SCHEMA)
         self.registry.register_on_missing(component)
         return component.ref
+
+
+def _storable(schema: dict, *, blank: bool) -> None:
+    """A free-text string's pattern: what the API stores (and so accepts)."""
+    types = schema.get("type")
+    if (
+        "string" in (types if isinstance(types, list) else [types])
+        and not {"enum", "format", "pattern"} & schema.keys()
+    ):
+        schema["pattern"] = STORABLE_TEXT if blank else STORABLE_NONBLANK
+        if not blank:
+            schema.setdefault("minLength", 1)
+
+
+def _merge(schema: dict, extra: dict) -> None:
+    """A serializer's `openapi_request_schema` merged in, dict by dict (what drf-spectacular cannot infer: the
+    items of a JSON field, conditional requirements, the bounds of a nested list)."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(schema.get(key), dict):
+            _merge(schema[key], value)
+        else:
+            schema[key] = value
 
 
 class ServiceKeyScheme(OpenApiAuthenticationExtension):
