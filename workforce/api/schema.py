@@ -6,15 +6,19 @@ from drf_spectacular.plumbing import ResolvedComponent
 
 from aura_project.validation import MAX_JSON_DEPTH
 
-# What a stored string may hold (aura_project/validation.py refuses the rest): no NUL, no lone surrogate.
-STORABLE = "[^\\x00\\ud800-\\udfff]"
-STORABLE_TEXT = f"^{STORABLE}*$"
-# A field that may not be blank: DRF trims whitespace first, so one character must be something else.
-STORABLE_NONBLANK = f"^{STORABLE}*[^\\s\\x00\\ud800-\\udfff]{STORABLE}*$"
+# What a stored string may hold (aura_project/validation.py refuses the rest): no NUL. Lone surrogates are refused
+# too, but are no Unicode text at all, and a pattern cannot name them portably (Rust's and Go's engines reject
+# the escape); the schema says so in words.
+STORABLE_TEXT = "^[^\\x00]*$"
+# A field that may not be blank: DRF strips whitespace (str.isspace) first, so one character must be something
+# else. Spelled out, as `\s` means ASCII whitespace to some regex engines and all of Unicode's to others.
+_SPACE = "".join(f"\\u{i:04x}" for i in range(0x10000) if chr(i).isspace())
+STORABLE_NONBLANK = f"^[^\\x00]*[^{_SPACE}\\x00][^\\x00]*$"
 
 ERROR_DESCRIPTIONS = {
     400: f"Bad input. The body names each field at fault (nested ones as `reports[3].logs[0]`, `metrics.accuracy`); "
-    f"a body that is not JSON, or JSON nested more than {MAX_JSON_DEPTH} levels deep, is named under `detail`.",
+    f"a body that is not JSON, or JSON nested more than {MAX_JSON_DEPTH} levels deep, is named under `detail`. "
+    "No string, in the body, the path or the query, may hold a NUL character or a lone surrogate.",
     401: "No credentials, or a key that is unknown, revoked or expired.",
     403: "The caller's role may not do this.",
     404: "No such resource, or an id in the body names no worker or task.",
