@@ -149,15 +149,16 @@ def _batch_run(size: int, *, now, model_id: str = "lease/batch") -> AuditRun:
 
 
 def test_a_running_batch_run_holds_a_lease_while_it_processes_and_drops_it_when_done(monkeypatch, sent):
+    monkeypatch.setattr(audit_runs, "SLICE", 1)  # one report per slice: the lease is seen at each
     run = _batch_run(3, now=timezone.now())
     seen = []
-    submit = audit_runs.report_submit
+    process = audit_runs.reports_process
 
-    def observed(**kwargs):
+    def observed(entries, **kwargs):
         seen.append(_lease_of(AuditRun, run.pk))
-        return submit(**kwargs)
+        return process(entries, **kwargs)
 
-    monkeypatch.setattr(audit_runs, "report_submit", observed)
+    monkeypatch.setattr(audit_runs, "reports_process", observed)
 
     done = audit_run_process(run_id=run.id)
 
@@ -180,18 +181,19 @@ def test_the_sweeper_leaves_a_long_batch_run_with_a_live_lease_and_queues_one_wh
 
 
 def test_a_batch_run_resumed_after_its_worker_died_records_each_report_once(monkeypatch, sent):
+    monkeypatch.setattr(audit_runs, "SLICE", 1)
     run = _batch_run(4, now=timezone.now())
-    submit, calls = audit_runs.report_submit, itertools.count()
+    process, calls = audit_runs.reports_process, itertools.count()
 
-    def killed_at_the_third_report(**kwargs):
+    def killed_at_the_third_report(entries, **kwargs):
         if next(calls) == 2:
             raise WorkerKilled
-        return submit(**kwargs)
+        return process(entries, **kwargs)
 
-    monkeypatch.setattr(audit_runs, "report_submit", killed_at_the_third_report)
+    monkeypatch.setattr(audit_runs, "reports_process", killed_at_the_third_report)
     with pytest.raises(WorkerKilled):
         audit_run_process(run_id=run.id)
-    monkeypatch.setattr(audit_runs, "report_submit", submit)
+    monkeypatch.setattr(audit_runs, "reports_process", process)
     stuck = AuditRun.objects.get(pk=run.pk)
     assert (stuck.status, stuck.processed) == (AuditRun.Status.RUNNING, 2)
     sent.clear()
