@@ -6,10 +6,12 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from governance.models import AuditRecord, AuditRun, AuditRunItem, DisciplinaryAction, Incident, ScoreRecord
 from governance.services.audit_runs import audit_run_process, audit_runs_sweep
+from governance.services.permits import purge_permit
 from governance.tasks import process_audit_run
 from workforce.models import Assignment, Event
 
@@ -93,8 +95,10 @@ def test_a_celery_worker_processes_a_batch_run_once_and_a_redelivery_changes_not
     assert _row_counts() == before
 
     # 2. A worker that crashed after processing every report but before recording the items: the run comes
-    # back RUNNING with every item PENDING. Processing it again replays each report by its stable id.
-    AuditRunItem.objects.filter(run_id=run_id).update(status=AuditRunItem.Status.PENDING, result=None)
+    # back RUNNING with every item PENDING. Processing it again replays each report by its stable id. (Items are
+    # append-only once answered: only a permit lets the test put them back as they were before the crash.)
+    with transaction.atomic(), purge_permit(reason="test: the state a crash before recording leaves"):
+        AuditRunItem.objects.filter(run_id=run_id).update(status=AuditRunItem.Status.PENDING, result=None)
     AuditRun.objects.filter(pk=run_id).update(status=AuditRun.Status.RUNNING, processed=0, finished_at=None)
     replayed = audit_run_process(run_id=run_id)
 
