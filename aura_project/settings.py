@@ -286,6 +286,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "PAGE_SIZE": 50,
+    # Proxies in front of the server that append to X-Forwarded-For. 0 (direct, as in docker-compose) takes the
+    # client address from the connection, so a caller cannot spoof its way out of the failed-auth throttle.
+    "NUM_PROXIES": env_int("AURA_NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "aura_project.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["workforce.api.throttling.KeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {

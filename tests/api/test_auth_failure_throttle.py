@@ -95,3 +95,11 @@ def test_with_redis_unreachable_wrong_keys_still_get_401_and_are_counted_here(fi
 
     # The call that found Redis down goes uncounted (fails open); the next ones are counted in this process.
     assert statuses == [401] * (LIMIT + 1) + [429]
+
+
+def test_a_forged_forwarded_for_header_does_not_buy_a_fresh_failure_budget(five_failures_a_minute):
+    answers = [
+        _bogus().get("/api/workers/", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code for n in range(LIMIT + 1)
+    ]
+
+    assert answers == [401] * LIMIT + [429]  # counted by the connection's address, not the header
