@@ -14,6 +14,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist), each on its own test database; 0 runs the suite in this one process.
+TEST_PROCESSES ?= 2
 SCHEMA_FILE ?= openapi.yaml
 
 # Stamps: pip runs again only when a requirements file changes (or the venv is new).
@@ -25,7 +27,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 
 help:
 	@echo "make run           migrate, bootstrap, then web + Celery worker + beat under honcho (Ctrl-C stops all)"
-	@echo "make test          the whole test suite (extra pytest args: PYTEST_ARGS='-k health -x')"
+	@echo "make test          the whole test suite, in TEST_PROCESSES=2 processes (pytest args: PYTEST_ARGS='-k health -x')"
 	@echo "make migrate       apply database migrations"
 	@echo "make bootstrap     create the role groups and, once, the Director account"
 	@echo "make lint          ruff check ."
@@ -76,7 +78,7 @@ schema: $(RUNTIME_STAMP)
 	@echo "OpenAPI schema written to $(SCHEMA_FILE)"
 
 test: $(DEV_STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # Needs PostgreSQL (BENCH_PG_URL, default postgresql://postgres@127.0.0.1:5432) and Redis (BENCH_REDIS_URL,
 # default redis://127.0.0.1:6379/11); makes and drops its own databases.

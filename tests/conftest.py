@@ -1,5 +1,7 @@
 """Shared fixtures: personas named for what they are, and markers that skip when a backend is absent."""
 
+import importlib
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -12,6 +14,12 @@ ON_POSTGRES = settings.DATABASE_VENDOR == "postgresql"
 HAS_REDIS = bool(settings.REDIS_URL)
 
 
+# Tests that take minutes. Split over processes (make test runs pytest-xdist), each starts first on its process,
+# so the others share out the rest of the suite meanwhile instead of waiting for it at the end.
+LONG_FIRST = ("tests/governance/test_fleet_simulation.py",)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django has put the transactional tests last
 def pytest_collection_modifyitems(config, items):
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
     skip_redis = pytest.mark.skip(reason="needs Redis (set CELERY_BROKER_URL=redis://...)")
@@ -20,6 +28,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not HAS_REDIS:
             item.add_marker(skip_redis)
+    if getattr(config.option, "numprocesses", None):
+        items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -117,6 +127,26 @@ def _evidence_cleared_before_flush(request):
         # Children first: a held sanction points at an incident and an action.
         for table in (PendingSanction._meta.db_table, *GUARDED):
             cursor.execute(f"DELETE FROM {table}")
+
+
+@pytest.fixture(autouse=True)
+def _seed_defaults_present(request):
+    """The seed policies and first settings version, as their data migration writes them, are there when a test
+    begins. A transactional test's flush deletes them; run alone, pytest-django puts such tests last, but split
+    over processes (pytest-xdist) one may run before another process's next test."""
+    if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(
+        request.fixturenames
+    ):
+        yield
+        return
+    request.getfixturevalue("transactional_db" if _transactional(request) else "db")
+    from django.apps import apps
+
+    from governance.models import Policy
+
+    if not Policy.objects.exists():
+        importlib.import_module("governance.migrations.0006_seed_defaults").seed(apps, None)
+    yield
 
 
 @pytest.fixture(autouse=True)
