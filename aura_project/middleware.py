@@ -1,13 +1,19 @@
-"""Request guards that run before any view: body size, chunked bodies, slashless seed paths, unstorable text."""
+"""Request guards that run before any view: body size, chunked bodies, slashless seed paths, unstorable text;
+and JSON errors under /api/ in development too."""
 
 import io
 import json
+import logging
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
 
+from aura_project import error_views
 from aura_project.validation import text_problem
+
+request_log = logging.getLogger("django.request")
 
 
 class BodySizeLimitMiddleware:
@@ -116,3 +122,30 @@ class ApiTextGuardMiddleware:
             named = [key for key, value in kwargs.items() if isinstance(value, str) and text_problem(value)]
             return (named[0] if named else "path"), problem
         return None
+
+
+class ApiDebugErrorsMiddleware:
+    """Under /api/, errors answer JSON in development too (DEBUG on, as `make run` runs). There Django renders
+    a URL that matches no route, and an exception that escapes a view, as its HTML debug pages without calling
+    the JSON handlers of aura_project.error_views; this hands both to them, so a Manager developed against
+    `make run` sees the same bodies as in production. The exception is still logged with its traceback."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and error_views.is_api(request)
+            and response.status_code == 404
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return error_views.page_not_found(request, None)
+        return response
+
+    def process_exception(self, request, exception):
+        if not settings.DEBUG or not error_views.is_api(request) or isinstance(exception, Http404 | PermissionDenied):
+            return None
+        request_log.error("Internal Server Error: %s", request.path, exc_info=True, extra={"request": request})
+        return error_views.server_error(request)

@@ -119,6 +119,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "aura_project.middleware.ApiDebugErrorsMiddleware",
     "aura_project.middleware.BodySizeLimitMiddleware",
     "aura_project.middleware.ApiSlashMiddleware",
     "aura_project.middleware.ApiTextGuardMiddleware",
