@@ -70,12 +70,15 @@ class ChunkedBodyWSGI:
 
 
 def _json(start_response, status: int, detail: str, *, code: str = "length_required"):
+    """The refusal, with no hop-by-hop header (PEP 3333 forbids them to an application; runserver's wsgiref
+    refused `Connection: close` with a 500). A 411 goes without a Content-Length, so the server closes the
+    connection rather than read the unread chunks as a next request."""
     body = json.dumps({"detail": detail, "code": code}).encode()
     reason = {411: "Length Required", 413: "Request Entity Too Large"}[status]
-    start_response(
-        f"{status} {reason}",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")],
-    )
+    headers = [("Content-Type", "application/json")]
+    if status != 411:
+        headers.append(("Content-Length", str(len(body))))
+    start_response(f"{status} {reason}", headers)
     return [body]
 
 
