@@ -15,29 +15,25 @@ TRANSIENT = (DatabaseError, InterfaceError, ConnectionError, TimeoutError)
 # above it the soft limit would stop a long run at 540 s anyway. The soft limit leaves the task time to roll back.
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    max_retries=5,
-    soft_time_limit=540,
-    time_limit=600,
-)
+# A batch run and each of its parts.
+AUDIT_RUN_TASK = {
+    "bind": True,
+    "acks_late": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "max_retries": 5,
+    "soft_time_limit": 540,
+    "time_limit": 600,
+}
+
+
+@shared_task(**AUDIT_RUN_TASK)
 def process_audit_run(self, run_id: str) -> str:
     queue = (self.request.delivery_info or {}).get("routing_key")  # its parts follow it to the same queue
     return audit_run_process(run_id=run_id, queue=queue).status
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    max_retries=5,
-    soft_time_limit=540,
-    time_limit=600,
-)
+@shared_task(**AUDIT_RUN_TASK)
 def process_audit_run_part(self, run_id: str, positions: list[int]) -> str:
     """One part of a large batch run, split by worker (see audit_run_process)."""
     return audit_run_process(run_id=run_id, positions=positions).status
