@@ -103,6 +103,11 @@ if PRODUCTION:
         )
 
 INSTALLED_APPS = [
+    # django-unfold styles the admin (the Director's control room); it must come before django.contrib.admin.
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
+    "unfold.contrib.simple_history",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -112,6 +117,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "workforce",
     "governance",
@@ -306,6 +312,10 @@ SPECTACULAR_SETTINGS = {
     # 3.1: full JSON Schema, for what 3.0 cannot say (a [type, severity] pair, the keys a log entry may have).
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: /api/docs/ needs no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Every endpoint needs a key or a login, the schema and Swagger UI included.
     "SERVE_PERMISSIONS": ["workforce.api.permissions.RecordsReader"],
     "COMPONENT_SPLIT_REQUEST": True,
