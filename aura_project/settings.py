@@ -352,3 +352,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- The Director's control room (django-unfold) ---------------------------------------------------
+# The admin index is the Director's dashboard (governance.dashboard); the sidebar groups what the Director uses.
+UNFOLD = {
+    "SITE_TITLE": "Aura Orchestra",
+    "SITE_HEADER": "Aura Orchestra",
+    "SITE_SUBHEADER": "The Director's control room",
+    "SITE_URL": "/admin/",
+    "DASHBOARD_CALLBACK": "governance.dashboard.dashboard_callback",
+}
