@@ -1,7 +1,9 @@
 """A real headless Chromium, driven by selenium against pytest-django's live_server.
 
-Browser tests skip, with the reason, when selenium, Chromium or its driver is missing. The binaries default to
-Debian's (`apt-get install chromium chromium-driver`); AURA_CHROMIUM and AURA_CHROMEDRIVER point elsewhere.
+Browser tests skip, with the reason, when selenium, Chromium or its driver is missing, except where
+AURA_REQUIRE_BROWSER=1 (CI sets it): there a missing browser fails them, so CI never passes on skipped browser
+tests. The binaries default to Debian's (`apt-get install chromium chromium-driver`); AURA_CHROMIUM and
+AURA_CHROMEDRIVER point elsewhere.
 """
 
 import importlib
@@ -60,6 +62,8 @@ def pytest_collection_modifyitems(config, items):
     reason = _missing()
     if reason is None:
         return
+    if os.environ.get("AURA_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError(f"AURA_REQUIRE_BROWSER=1 but the browser tests cannot run: {reason}")
     skip = pytest.mark.skip(reason=f"browser test: {reason}")
     for item in items:
         if "browser" in item.keywords:
