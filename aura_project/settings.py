@@ -6,6 +6,7 @@ machine. `AURA_ENV=production` turns the defaults that would be unsafe into hard
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -119,6 +120,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
     "workforce",
     "governance",
 ]
@@ -136,6 +138,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page (AXES_* below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 if PRODUCTION:
@@ -194,6 +198,12 @@ if env_str("AURA_TEST_DB_NAME"):
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("AURA_TEST_DB_NAME")
 DATABASE_VENDOR = DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out username+address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -327,6 +337,25 @@ SPECTACULAR_SETTINGS = {
         "AuditResultStatusEnum": ["clean", "violation"],
     },
 }
+
+# --- Admin login lockout (django-axes; docs/operations.md "Admin login lockout") ---------------------------------
+# A username tried from one address is locked after AURA_LOGIN_FAILURE_LIMIT wrong passwords, until
+# AURA_LOGIN_COOLOFF_MINUTES after the last attempt; the right password is refused too until then. Attempts are rows
+# in the project's database, so every web process sees them. The API's keys never go through this.
+AXES_FAILURE_LIMIT = env_int("AURA_LOGIN_FAILURE_LIMIT", 5)
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured(f"AURA_LOGIN_FAILURE_LIMIT={AXES_FAILURE_LIMIT}; use 1 or more")
+cool_off_minutes = env_int("AURA_LOGIN_COOLOFF_MINUTES", 15)
+if cool_off_minutes < 1:
+    # Without a cool-off axes locks for good; the Director would have to unlock every lockout by hand.
+    raise ImproperlyConfigured(f"AURA_LOGIN_COOLOFF_MINUTES={cool_off_minutes}; use 1 or more")
+AXES_COOLOFF_TIME = timedelta(minutes=cool_off_minutes)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets the failures before it
+AXES_CLIENT_IP_CALLABLE = "aura_project.lockout.client_address"  # the throttles' address (AURA_NUM_PROXIES)
+AXES_LOCKOUT_CALLABLE = "aura_project.lockout.lockout_response"
+AXES_VERBOSE = False  # no start-up banner on every manage.py command; failures and lockouts are still logged
 
 # A report is at most 1 MB; larger bodies get 413 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
