@@ -4,7 +4,8 @@ from django.db.models import Count, Q, QuerySet
 
 from workforce.domain.lifecycle import WorkerState
 from workforce.domain.routing import Candidate
-from workforce.models import Assignment, Event, Task, Worker
+from workforce.domain.system import NORMAL_MODE, Mode
+from workforce.models import Assignment, Event, SystemMode, Task, Worker
 
 
 def worker_state(worker: Worker) -> WorkerState:
@@ -79,3 +80,17 @@ def events_after(*, cursor: int, limit: int) -> list[Event]:
 
 def task_assignment_history(*, task: Task) -> QuerySet:
     return task.assignments.select_related("worker").order_by("started_at", "id")
+
+
+def system_mode() -> Mode:
+    """Normal or halted, with who, when and why: one primary-key read. Every assignment asks (the report's repair
+    included), so it is read from the database rather than a cache: as cheap here, and never stale after a halt."""
+    row = (
+        SystemMode.objects.filter(pk=SystemMode.SINGLETON)
+        .values_list("mode", "changed_at", "actor_label", "reason")
+        .first()
+    )
+    if row is None:
+        return NORMAL_MODE
+    mode, since, by, reason = row
+    return Mode(halted=mode == SystemMode.Mode.HALTED, since=since, by=by, reason=reason)

@@ -19,6 +19,11 @@ def _require_director(actor: User | None) -> None:
         raise DomainError("only the Director may place or lift a hold", field="actor", code="forbidden")
 
 
+def _user(actor) -> User | None:
+    """The user to name on the hold; a Director's service key has none (its label goes on the inbox event)."""
+    return actor if isinstance(actor, User) else None
+
+
 def hold_place(
     *,
     kind: str,
@@ -39,7 +44,7 @@ def hold_place(
         raise DomainError("a reason is required", field="reason")
     with transaction.atomic():
         return Hold.objects.create(
-            kind=kind, worker=worker, incident=incident, reason=reason[:500], created_by=actor, created_at=now
+            kind=kind, worker=worker, incident=incident, reason=reason[:500], created_by=_user(actor), created_at=now
         )
 
 
@@ -52,6 +57,6 @@ def hold_lift(*, hold: Hold, actor: User, now: datetime) -> Hold:
         if hold.lifted_at is not None:
             raise DomainError(f"the hold was already lifted on {hold.lifted_at:%Y-%m-%d %H:%M}", field="hold")
         hold.lifted_at = now
-        hold.lifted_by = actor
+        hold.lifted_by = _user(actor)
         hold.save(update_fields=["lifted_at", "lifted_by"])
     return hold

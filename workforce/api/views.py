@@ -13,7 +13,7 @@ from workforce.api.params import BIGINT_MAX, choice_param, int_param
 from workforce.api.permissions import ManagerOnly, ReadAnyRoleWriteManager
 from workforce.domain.routing import rank
 from workforce.models import Task, Worker
-from workforce.selectors import events_after, routing_candidates, worker_list
+from workforce.selectors import events_after, routing_candidates, system_mode, worker_list
 from workforce.services.tasks import task_assign_now, task_complete, task_register
 from workforce.services.workers import worker_hire
 
@@ -129,12 +129,14 @@ class RoutingView(APIView):
         query.is_valid(raise_exception=True)
         q = query.validated_data
         excluded = {m for m in q["exclude"].split(",") if m}
+        halted = system_mode().halted
         ranked = rank(
-            routing_candidates(capability=q["capability"]),
+            [] if halted else routing_candidates(capability=q["capability"]),
             capability=q["capability"],
             priority=q["priority"],
             now=timezone.now(),
             failed=excluded,
+            halted=halted,
         )
         body = [
             {
@@ -148,7 +150,9 @@ class RoutingView(APIView):
             }
             for i, c in enumerate(ranked, start=1)
         ]
-        return Response(s.RoutingEntrySerializer(body, many=True).data)
+        # While halted the list is empty; the header says why (GET /api/director/mode/ says by whom and since when).
+        headers = {"Aura-System-Mode": "halted"} if halted else {}
+        return Response(s.RoutingEntrySerializer(body, many=True).data, headers=headers)
 
 
 class EventListView(APIView):

@@ -19,16 +19,27 @@ class Candidate:
     unhealthy_until: datetime | None = None  # provider faults: out of rotation until then, not a sanction
 
 
-def eligible(candidate: Candidate, *, capability: str, priority: int, failed: frozenset[str], now: datetime) -> bool:
-    if capability not in candidate.capabilities or candidate.model_id in failed:
-        return False
+def ineligibility(
+    candidate: Candidate, *, capability: str, priority: int, failed: frozenset[str], now: datetime
+) -> str | None:
+    """Why the worker may not take the task, in words the Director and the Manager read; None if it may."""
+    if capability not in candidate.capabilities:
+        return f"it lacks the capability {capability!r}"
+    if candidate.model_id in failed:
+        return "it already failed this task"
     if candidate.unhealthy_until is not None and candidate.unhealthy_until > now:
-        return False
+        return f"it is out of rotation after provider faults until {candidate.unhealthy_until.isoformat()}"
     status = effective_status(candidate.state, now)
     if status in OUT_OF_SERVICE:
-        return False
+        return f"it is {status.lower()}"
     # Reduced autonomy: cooldown and probation workers only take low-priority work.
-    return not (status in (COOLDOWN, PROBATION) and priority > LOW_PRIORITY_MAX)
+    if status in (COOLDOWN, PROBATION) and priority > LOW_PRIORITY_MAX:
+        return f"it is on {status.lower()} and takes only low-priority work (priority {LOW_PRIORITY_MAX} or less)"
+    return None
+
+
+def eligible(candidate: Candidate, *, capability: str, priority: int, failed: frozenset[str], now: datetime) -> bool:
+    return ineligibility(candidate, capability=capability, priority=priority, failed=failed, now=now) is None
 
 
 def rank(
@@ -38,8 +49,12 @@ def rank(
     priority: int,
     now: datetime,
     failed: Iterable[str] = (),
+    halted: bool = False,
 ) -> list[Candidate]:
-    """Eligible workers, best first: tier, then priority, then reputation, then fewest open assignments."""
+    """Eligible workers, best first: tier, then priority, then reputation, then fewest open assignments.
+    Nobody while the fleet is halted (workforce.domain.system)."""
+    if halted:
+        return []
     failed_set = frozenset(failed)
     pool = [c for c in candidates if eligible(c, capability=capability, priority=priority, failed=failed_set, now=now)]
     return sorted(

@@ -1,6 +1,7 @@
 from workforce.models.access import Role, ServiceKey
 from workforce.models.event import Event
 from workforce.models.handover import Handover
+from workforce.models.system import SystemMode
 from workforce.models.task import LOW_PRIORITY_MAX, Assignment, Task
 from workforce.models.worker import NEW_HIRE_REPUTATION, Worker
 
@@ -12,6 +13,7 @@ __all__ = [
     "Handover",
     "Role",
     "ServiceKey",
+    "SystemMode",
     "Task",
     "Worker",
 ]

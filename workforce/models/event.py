@@ -16,6 +16,10 @@ class Event(models.Model):
         GOVERNANCE_SPIKE = "governance.spike", "Sanctions spike: held for review"
         SANCTION_HELD = "sanction.held", "Sanction held for the Director's review"
         SANCTION_REVIEWED = "sanction.reviewed", "Held sanction confirmed or dismissed"
+        SYSTEM_HALTED = "system.halted", "System halted by the Director"
+        SYSTEM_RESUMED = "system.resumed", "System resumed by the Director"
+        HOLD_PLACED = "hold.placed", "Hold placed by the Director"
+        HOLD_LIFTED = "hold.lifted", "Hold lifted by the Director"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     model_id = models.CharField(max_length=200, blank=True)

@@ -21,7 +21,7 @@ from aura_project.history import acting, follow_up, history_attrs
 from workforce.domain.actor import SWEEPER
 from workforce.domain.routing import choose
 from workforce.models import Assignment, Handover, Task, Worker
-from workforce.selectors import routing_candidates, worker_state
+from workforce.selectors import routing_candidates, system_mode, worker_state
 from workforce.services.events import Outbox
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,15 @@ def _hand_on(worker: Worker, tasks: list[Task], reason: str, now: datetime, outb
     pools = {
         cap: [_refreshed(c, fresh[c.model_id]) for c in pool if c.model_id in fresh] for cap, pool in pools.items()
     }
-    # 3. Choose, in memory, counting each pick as load so the work spreads.
+    # 3. Choose, in memory, counting each pick as load so the work spreads. While the fleet is halted, nobody:
+    #    the tasks wait, and the resume routes them (workforce.services.system).
+    halted = system_mode().halted
     picks: dict[int, Worker | None] = {}
     for task in held:
         pool = pools[task.capability]
-        best = choose(pool, capability=task.capability, priority=task.priority, now=now, failed=failed[task.pk])
+        best = choose(
+            pool, capability=task.capability, priority=task.priority, now=now, failed=failed[task.pk], halted=halted
+        )
         picks[task.pk] = fresh[best.model_id] if best is not None else None
         if best is not None:
             pool[pool.index(best)] = replace(best, open_assignments=best.open_assignments + 1)

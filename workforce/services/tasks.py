@@ -6,9 +6,10 @@ from django.db import IntegrityError, connection, transaction
 
 from aura_project.errors import Conflict, DomainError, NotFound
 from aura_project.history import acting
-from workforce.domain.routing import Candidate, choose, eligible
+from workforce.domain.routing import Candidate, choose, eligible, ineligibility
+from workforce.domain.system import SystemHalted
 from workforce.models import Assignment, Task, Worker
-from workforce.selectors import routing_candidates, task_failed_worker_ids, worker_state
+from workforce.selectors import routing_candidates, system_mode, task_failed_worker_ids, worker_state
 from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 
@@ -34,7 +35,7 @@ def task_assign_now(*, task: Task, model_id: str | None, now: datetime, actor) -
     actor = actor_require(actor, "task")
     with acting(actor), transaction.atomic():
         outbox = Outbox(now)
-        worker = task_assign(task=task, model_id=model_id, now=now, outbox=outbox)
+        worker = task_assign(task=task, model_id=model_id, now=now, outbox=outbox, refuse_halted=True)
         outbox.flush()
     return worker
 
@@ -56,17 +57,26 @@ def task_assign(
     locked: bool = False,
     holder: Worker | None = None,
     failed: set[str] | None = None,
+    refuse_halted: bool = False,
+    actor_label: str = "",
 ) -> Worker | None:
     """Give the task to the named worker, or to the best eligible one. Nobody eligible: the task waits.
 
     The caller holds the transaction; the task row is locked here (unless the caller passes it `locked`) so two
     assigners cannot both win. `holder`, when the caller has it, is the task's current worker, and `failed` the
-    workers that failed it (each saves a read).
+    workers that failed it (each saves a read). While the fleet is halted, a named worker, or a caller that asked
+    to be refused (`refuse_halted`: a command), gets SystemHalted; the automation's repair leaves the task waiting.
+    `actor_label`, for the Director's interventions, is named on the inbox event.
     """
     if not locked:
         task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)  # no key: see worker_lock
     if task.status == Task.Status.COMPLETED:
         raise Conflict(f"task {task.task_id!r} is completed", field="task_id")
+    mode = system_mode()
+    if mode.halted and (model_id or refuse_halted):
+        raise SystemHalted(mode)
+    if mode.halted:
+        reason = f"{reason}; system halted by {mode.by}"
     failed = task_failed_worker_ids(task=task) if failed is None else failed
     if task.current_worker_id is None:
         previous = None
@@ -74,7 +84,7 @@ def task_assign(
         previous = holder
     else:
         previous = Worker.objects.get(pk=task.current_worker_id)
-    candidates = routing_candidates(capability=task.capability)
+    candidates = [] if mode.halted else routing_candidates(capability=task.capability)
     if model_id:
         chosen = next((c for c in candidates if c.model_id == model_id), None)
         if chosen is None and not Worker.objects.filter(model_id=model_id).exists():
@@ -82,14 +92,21 @@ def task_assign(
         fresh = _lock_if_eligible(chosen, task=task, failed=failed, now=now) if chosen is not None else None
         if fresh is None:
             raise DomainError(
-                f"worker {model_id!r} is not eligible for this task (capability, status or past failure)",
+                f"worker {model_id!r} cannot take this task: {_refusal(model_id, task=task, failed=failed, now=now)}",
                 field="model_id",
                 code="not_eligible",
             )
     else:
         passed_over = set(failed)
         while True:
-            chosen = choose(candidates, capability=task.capability, priority=task.priority, now=now, failed=passed_over)
+            chosen = choose(
+                candidates,
+                capability=task.capability,
+                priority=task.priority,
+                now=now,
+                failed=passed_over,
+                halted=mode.halted,
+            )
             fresh = _lock_if_eligible(chosen, task=task, failed=failed, now=now) if chosen is not None else None
             if chosen is None or fresh is not None:
                 break
@@ -102,8 +119,10 @@ def task_assign(
         task.status = Task.Status.WAITING
         task.current_worker = None
         task.needs_director = True
+        task._change_reason = reason[:100]
         task.save()
-        outbox.add("task.waiting", task_id=task.task_id, reason=reason, excluded=sorted(failed))
+        extra = {"actor": actor_label} if actor_label else {}
+        outbox.add("task.waiting", task_id=task.task_id, reason=reason, excluded=sorted(failed), **extra)
         return None
     if previous is not None and chosen.model_id == previous.model_id:
         return previous
@@ -113,8 +132,10 @@ def task_assign(
     task.status = Task.Status.ASSIGNED
     task.attempts += 1
     task.needs_director = False
+    task._change_reason = reason[:100]
     task.save()
     kind = "task.reassigned" if previous is not None or task.attempts > 1 else "task.assigned"
+    extra = {"actor": actor_label} if actor_label else {}
     outbox.add(
         kind,
         model_id=worker.model_id,
@@ -122,8 +143,25 @@ def task_assign(
         previous=previous.model_id if previous else None,
         reason=reason,
         attempt=task.attempts,
+        **extra,
     )
     return worker
+
+
+def _refusal(model_id: str, *, task: Task, failed: set[str], now: datetime) -> str:
+    """Why the named worker cannot take the task (the refusal path only: one more read)."""
+    worker = Worker.objects.get(model_id=model_id)
+    candidate = Candidate(
+        model_id=worker.model_id,
+        capabilities=tuple(worker.capabilities or ()),
+        state=worker_state(worker),
+        reputation=worker.reputation,
+        unhealthy_until=worker.unhealthy_until,
+    )
+    problem = ineligibility(
+        candidate, capability=task.capability, priority=task.priority, failed=frozenset(failed), now=now
+    )
+    return problem or "it left service while being chosen"
 
 
 def _lock_if_eligible(candidate: Candidate, *, task: Task, failed: set[str], now: datetime) -> Worker | None:
@@ -201,3 +239,76 @@ def task_complete(*, task: Task, now: datetime, actor) -> Task:
         task.needs_director = False
         task.save()
     return task
+
+
+def _director_reason(actor, reason: str, what: str):
+    actor = actor_require(actor, "intervene", message=f"only the Director may {what}")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("the Director must give a reason", field="reason")
+    return actor, reason
+
+
+def task_reassign_force(*, task: Task, reason: str, actor, now: datetime, model_id: str | None = None) -> Worker:
+    """The Director takes the task from its current worker (if it has one) and gives it to `model_id`, or to the
+    best eligible other worker, through the same assignment as the automation. Refused, with the task left where
+    it was, when the fleet is halted, the named worker cannot take it, or no other worker is eligible."""
+    actor, reason = _director_reason(actor, reason, "reassign a task")
+    with acting(actor), transaction.atomic():
+        task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)
+        if task.status == Task.Status.COMPLETED:
+            raise Conflict(f"task {task.task_id!r} is completed", field="task_id")
+        holder = Worker.objects.get(pk=task.current_worker_id) if task.current_worker_id else None
+        if holder is not None and model_id == holder.model_id:
+            raise Conflict(f"worker {model_id!r} already holds this task", field="model_id")
+        mode = system_mode()
+        if mode.halted:
+            raise SystemHalted(mode)
+        # The current worker is passed over like one that failed the task, for this choice only.
+        failed = task_failed_worker_ids(task=task) | ({holder.model_id} if holder else set())
+        outbox = Outbox(now)
+        worker = task_assign(
+            task=task,
+            now=now,
+            outbox=outbox,
+            model_id=model_id,
+            reason=f"reassigned by the Director ({actor.label}): {reason}",
+            locked=True,
+            failed=failed,
+            refuse_halted=True,
+            actor_label=actor.label,
+        )
+        if worker is None:  # raising rolls the release back: the task stays with its worker
+            who = f"; it stays with {holder.model_id}" if holder else ""
+            raise Conflict(f"no other worker is eligible for this task{who}", field="model_id")
+        outbox.flush()
+    return worker
+
+
+def task_assign_chosen(*, task: Task, model_id: str, reason: str, actor, now: datetime) -> Worker:
+    """The Director gives a task that has no worker (waiting, or never assigned) to the chosen worker. Refused
+    with the reason when the worker cannot take it (out of service, lacks the capability, failed it before, on
+    reduced autonomy for this priority), when the fleet is halted, or when a worker holds the task (reassign)."""
+    actor, reason = _director_reason(actor, reason, "assign a task")
+    if not model_id:
+        raise DomainError("name the worker to assign", field="model_id")
+    with acting(actor), transaction.atomic():
+        task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)
+        if task.current_worker_id is not None and task.status != Task.Status.COMPLETED:
+            holder = Worker.objects.only("model_id").get(pk=task.current_worker_id)
+            raise Conflict(
+                f"task {task.task_id!r} is held by {holder.model_id}; reassign it instead", field="task_id"
+            )
+        outbox = Outbox(now)
+        worker = task_assign(
+            task=task,
+            now=now,
+            outbox=outbox,
+            model_id=model_id,
+            reason=f"assigned by the Director ({actor.label}): {reason}",
+            locked=True,
+            refuse_halted=True,
+            actor_label=actor.label,
+        )
+        outbox.flush()
+    return worker
