@@ -1,8 +1,48 @@
 from django.urls import path
 
-from governance.api import views
+from governance.api import director, views
 
-urlpatterns = [
+# The Director's interventions (governance.api.director). Worker and task ids may hold slashes: the command is
+# the last segment.
+director_patterns = [
+    path("director/mode/", director.ModeView.as_view(), name="director-mode"),
+    path("director/halt/", director.HaltView.as_view(), name="director-halt"),
+    path("director/resume/", director.ResumeView.as_view(), name="director-resume"),
+    path("director/workers/<path:model_id>/suspend/", director.WorkerSuspendView.as_view(), name="director-suspend"),
+    path(
+        "director/workers/<path:model_id>/reinstate/",
+        director.WorkerReinstateView.as_view(),
+        name="director-reinstate",
+    ),
+    path(
+        "director/workers/<path:model_id>/terminate/",
+        director.WorkerTerminateView.as_view(),
+        name="director-terminate",
+    ),
+    path("director/workers/<path:model_id>/rehire/", director.WorkerRehireView.as_view(), name="director-rehire"),
+    path(
+        "director/workers/<path:model_id>/blacklist/",
+        director.WorkerBlacklistView.as_view(),
+        name="director-blacklist",
+    ),
+    path("director/actions/<int:action_id>/overturn/", director.ActionOverturnView.as_view(), name="director-overturn"),
+    path(
+        "director/pending-sanctions/<int:pending_id>/confirm/",
+        director.SanctionConfirmView.as_view(),
+        name="director-sanction-confirm",
+    ),
+    path(
+        "director/pending-sanctions/<int:pending_id>/dismiss/",
+        director.SanctionDismissView.as_view(),
+        name="director-sanction-dismiss",
+    ),
+    path("director/holds/", director.HoldPlaceView.as_view(), name="director-hold-place"),
+    path("director/holds/<int:hold_id>/release/", director.HoldReleaseView.as_view(), name="director-hold-release"),
+    path("director/tasks/<path:task_id>/reassign/", director.TaskReassignView.as_view(), name="director-reassign"),
+    path("director/tasks/<path:task_id>/assign/", director.TaskAssignView.as_view(), name="director-assign"),
+]
+
+urlpatterns = director_patterns + [
     path("audit/", views.AuditView.as_view(), name="audit"),
     path("audit/batch/", views.AuditBatchView.as_view(), name="audit-batch"),
     path("audit-runs/<uuid:run_id>/", views.AuditRunDetailView.as_view(), name="audit-run-detail"),
