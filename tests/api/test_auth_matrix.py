@@ -19,10 +19,11 @@ pytestmark = pytest.mark.django_db
 
 EVERY_ROLE = frozenset({DIRECTOR, MANAGER, AUDITOR, VIEWER})
 MANAGING = frozenset({DIRECTOR, MANAGER})
+DIRECTING = frozenset({DIRECTOR})
 METHODS = ("get", "post", "put", "patch", "delete")
 
 # docs/api.md, "Who may call what": reads for every role, writes and the Manager's inbox for the Manager and the
-# Director, the schema and its docs for every role. One row per route and method the URLconf serves.
+# Director, the Director's interventions for the Director alone, the schema and its docs for every role. One row per route and method the URLconf serves.
 DOCUMENTED: dict[tuple[str, str], frozenset[str]] = {
     ("api/schema/", "get"): EVERY_ROLE,
     ("api/docs/", "get"): EVERY_ROLE,
@@ -45,6 +46,21 @@ DOCUMENTED: dict[tuple[str, str], frozenset[str]] = {
     ("api/tasks/<path:task_id>/", "get"): EVERY_ROLE,
     ("api/routing/", "get"): EVERY_ROLE,
     ("api/events/", "get"): MANAGING,
+    ("api/director/mode/", "get"): EVERY_ROLE,
+    ("api/director/halt/", "post"): DIRECTING,
+    ("api/director/resume/", "post"): DIRECTING,
+    ("api/director/workers/<path:model_id>/suspend/", "post"): DIRECTING,
+    ("api/director/workers/<path:model_id>/reinstate/", "post"): DIRECTING,
+    ("api/director/workers/<path:model_id>/terminate/", "post"): DIRECTING,
+    ("api/director/workers/<path:model_id>/rehire/", "post"): DIRECTING,
+    ("api/director/workers/<path:model_id>/blacklist/", "post"): DIRECTING,
+    ("api/director/actions/<int:action_id>/overturn/", "post"): DIRECTING,
+    ("api/director/pending-sanctions/<int:pending_id>/confirm/", "post"): DIRECTING,
+    ("api/director/pending-sanctions/<int:pending_id>/dismiss/", "post"): DIRECTING,
+    ("api/director/holds/", "post"): DIRECTING,
+    ("api/director/holds/<int:hold_id>/release/", "post"): DIRECTING,
+    ("api/director/tasks/<path:task_id>/reassign/", "post"): DIRECTING,
+    ("api/director/tasks/<path:task_id>/assign/", "post"): DIRECTING,
 }
 PLACEHOLDERS = {"uuid": "00000000-0000-4000-8000-000000000000", "path": "matrix/none", "str": "matrix", "int": "1"}
 
