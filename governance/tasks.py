@@ -15,6 +15,13 @@ TRANSIENT = (DatabaseError, InterfaceError, ConnectionError, TimeoutError)
 # above it the soft limit would stop a long run at 540 s anyway. The soft limit leaves the task time to roll back.
 
 
+def _succeeded(task) -> None:
+    """Note a beat job's success for the dashboard, where a job not heard from in two intervals shows stalled."""
+    from governance.services.dashboard import beat_job_succeeded
+
+    beat_job_succeeded(task=task.name, now=timezone.now(), actor=BEAT)
+
+
 # A batch run and each of its parts.
 AUDIT_RUN_TASK = {
     "bind": True,
@@ -48,11 +55,13 @@ def sweep_pending_runs() -> dict:
     from workforce.services.handover import handovers_sweep
 
     now = timezone.now()
-    return {
+    swept = {
         "audit_runs": audit_runs_sweep(now=now),
         "scoring_runs": scoring_runs_sweep(now=now),
         "handovers": handovers_sweep(now=now),
     }
+    _succeeded(sweep_pending_runs)
+    return swept
 
 
 @shared_task(
@@ -73,6 +82,7 @@ def start_scoring_run() -> int:
 
     now = timezone.now()
     run, _ = scoring_run_start(trigger="beat", now=now, key=f"beat:{now:%Y-%m-%dT%H}", actor=BEAT)
+    _succeeded(start_scoring_run)
     return run.pk
 
 
@@ -83,7 +93,9 @@ def run_timers() -> dict:
     from governance.services.timers import silent_workers_sweep, timers_expire
 
     now = timezone.now()
-    return {"expired": timers_expire(now=now, actor=TIMERS), "silent": silent_workers_sweep(now=now, actor=SWEEPER)}
+    done = {"expired": timers_expire(now=now, actor=TIMERS), "silent": silent_workers_sweep(now=now, actor=SWEEPER)}
+    _succeeded(run_timers)
+    return done
 
 
 @shared_task(
@@ -94,4 +106,6 @@ def purge_expired() -> dict:
     from governance.models import PurgeLog
     from governance.services.purge import purge_expired as purge
 
-    return purge(now=timezone.now(), actor_kind=PurgeLog.Actor.BEAT).counts
+    counts = purge(now=timezone.now(), actor_kind=PurgeLog.Actor.BEAT).counts
+    _succeeded(purge_expired)
+    return counts

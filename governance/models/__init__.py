@@ -1,4 +1,5 @@
 from governance.models.commands import CommandRecord
+from governance.models.dashboard import BeatJobRun, IncidentDayCount
 from governance.models.discipline import DisciplinaryAction, ScoreRecord
 from governance.models.incident import Incident, Penalty
 from governance.models.policy import Action, Policy
@@ -13,11 +14,13 @@ __all__ = [
     "AuditRecord",
     "AuditRun",
     "AuditRunItem",
+    "BeatJobRun",
     "CommandRecord",
     "DisciplinaryAction",
     "GovernanceSettings",
     "Hold",
     "Incident",
+    "IncidentDayCount",
     "Penalty",
     "PendingSanction",
     "Policy",

@@ -1,6 +1,7 @@
 import uuid
 
 from django.db import models
+from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from aura_project.history import ActorHistory, history_user
@@ -40,6 +41,13 @@ class Incident(models.Model):
             # and date hierarchy (aura_project.admin_scale): without them a rare value scans the whole table.
             models.Index(fields=["status", "reported_at"], name="governance_incident_status_idx"),
             models.Index(fields=["severity", "reported_at"], name="governance_incident_sev_idx"),
+            # The dashboard's incident queue (open ones, most severe then newest) and its open count. Only open
+            # incidents are in it, so it stays small and actioned ones cost it nothing.
+            models.Index(
+                fields=["severity", "reported_at"],
+                condition=Q(status="OPEN"),
+                name="governance_incident_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:
