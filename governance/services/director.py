@@ -187,7 +187,7 @@ def director_hold_place(
         worker,
         now,
         hold=hold.pk,
-        kind=hold.kind,
+        hold_kind=hold.kind,
         reason=hold.reason,
         actor=who.label,
         incident_id=answer["incident_id"],
@@ -213,7 +213,7 @@ def director_hold_release(*, hold_id: int, reason: str, actor, now: datetime) ->
         hold.worker,
         now,
         hold=hold.pk,
-        kind=hold.kind,
+        hold_kind=hold.kind,
         reason=reason,
         actor=who.label,
         incident_id=answer["incident_id"],
@@ -221,11 +221,11 @@ def director_hold_release(*, hold_id: int, reason: str, actor, now: datetime) ->
     return answer | {"lift_reason": reason}
 
 
-def _announce(kind: str, worker: Worker | None, now: datetime, **payload) -> None:
+def _announce(event: str, worker: Worker | None, now: datetime, **payload) -> None:
     """Tell the Manager's inbox, in the caller's transaction (the hold services write no event themselves)."""
     with transaction.atomic():
         outbox = Outbox(now)
-        outbox.add(kind, model_id=worker.model_id if worker else "", **payload)
+        outbox.add(event, model_id=worker.model_id if worker else "", **payload)
         outbox.flush()
 
 
