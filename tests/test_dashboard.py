@@ -48,8 +48,8 @@ def test_a_beat_job_is_stale_after_two_intervals_without_success():
 
 def test_an_incident_with_two_violation_types_counts_once_under_each_and_once_in_the_total():
     day = date(2026, 3, 1)
-    counts = incident_type_counts([(day, [["hallucination", 3], ["timeout", 2]]), (day, [["timeout", 2]])])
-    assert counts[day] == {"": 2, "hallucination": 1, "timeout": 2}
+    counts = incident_type_counts([(day, [["hallucination", 3], ["timeout", 2]], 1), (day, [["timeout", 2]], 4)])
+    assert counts[day] == {"": 5, "hallucination": 1, "timeout": 5}
 
 
 def test_a_day_closes_an_hour_after_it_ends():

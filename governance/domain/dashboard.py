@@ -46,16 +46,16 @@ def last_closed_day(*, now_local: datetime) -> date:
     return (now_local - DAY_CLOSE_GRACE).date() - timedelta(days=1)
 
 
-def incident_type_counts(rows: Iterable[tuple[date, list]]) -> dict[date, Counter]:
-    """(day, violations) per incident -> per day, incidents per violation type, and their total under "".
+def incident_type_counts(rows: Iterable[tuple[date, list, int]]) -> dict[date, Counter]:
+    """(day, violations, incidents) -> per day, incidents per violation type, and their total under "".
 
     An incident with several violations counts once under each of its types, and once in the total."""
     counts: dict[date, Counter] = {}
-    for day, violations in rows:
+    for day, violations, n in rows:
         counter = counts.setdefault(day, Counter())
-        counter[""] += 1
+        counter[""] += n
         for vtype in {v[0] for v in violations or () if v}:
-            counter[vtype] += 1
+            counter[vtype] += n
     return counts
 
 
