@@ -26,7 +26,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters, ShowFacets
 from django.contrib.admin.templatetags.admin_list import pagination
 from django.contrib.admin.utils import get_fields_from_path
-from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
@@ -35,6 +35,7 @@ from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from unfold.views import ChangeList  # django's, as unfold's ModelAdmin uses it
 
 COUNT_CAP = 10_000  # rows counted exactly; a count past it is a bound or an estimate
 MAX_OFFSET = 10_000  # rows a numbered page may skip; deeper, "Next" seeks

@@ -15,21 +15,34 @@ from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.http import HttpResponseBase, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+from unfold.enums import ActionVariant
+from unfold.widgets import (
+    UnfoldAdminDecimalFieldWidget,
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+    UnfoldBooleanWidget,
+)
 
 from aura_project.admin_scale import LargeTableAdminMixin, fixed_values_filter
 from aura_project.errors import DomainError
-from governance import admin_charts
+from governance import charts, exports
 from governance.domain import scoring
 from governance.domain.detection import DetectionConfig
 from governance.domain.ladder import DEFAULT_POLICIES
+from governance.domain.versions import changes_between
 from governance.models import (
     AuditRecord,
     AuditRun,
@@ -58,8 +71,14 @@ from governance.services.review import CONFIRM, DISMISS, sanction_review
 from governance.services.scoring_runs import scoring_run_start
 from governance.services.settings import settings_problems, settings_publish
 from workforce import admin as workforce_admin
-from workforce.admin import AppendOnlyAdminMixin, HistoryAdmin, RoleAccessMixin, ViewOnlyAdminMixin
-from workforce.domain.lifecycle import intervention_problem
+from workforce.admin import (
+    AppendOnlyAdminMixin,
+    HistoryAdmin,
+    InternalTableMixin,
+    RoleAccessMixin,
+    ViewOnlyAdminMixin,
+)
+from workforce.domain.lifecycle import TIERS, intervention_problem
 from workforce.models import Worker
 from workforce.selectors import worker_state
 
@@ -74,16 +93,16 @@ APPLY = "apply"  # set by the intermediate page's form: the Director has filled 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), help_text="Kept on the record."
+        max_length=500, widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), help_text="Kept on the record."
     )
 
 
 class PurgeForm(ReasonForm):
-    confirm = forms.BooleanField(label="I understand this deletes evidence permanently")
+    confirm = forms.BooleanField(label="I understand this deletes evidence permanently", widget=UnfoldBooleanWidget)
 
 
 class HoldForm(ReasonForm):
-    kind = forms.ChoiceField(choices=Hold.Kind.choices, initial=Hold.Kind.DIRECTOR)
+    kind = forms.ChoiceField(choices=Hold.Kind.choices, initial=Hold.Kind.DIRECTOR, widget=UnfoldAdminSelectWidget)
 
     field_order = ["kind", "reason"]
 
@@ -167,10 +186,18 @@ class ObjectActionsMixin:
     def object_action_applies(self, obj, name: str) -> bool:
         return True
 
-    def object_actions_for(self, request, obj) -> list[tuple[str, str, bool]]:
+    def object_actions_for(self, request, obj) -> list[tuple[str, str, dict]]:
+        """(name, label, how unfold's action bar draws it) for each action offered on this record."""
         offered = self.get_actions(request)  # already filtered by role
         return [
-            (name, offered[name][2], name in self.danger_actions)
+            (
+                name,
+                offered[name][2],
+                {
+                    "variant": ActionVariant.DANGER if name in self.danger_actions else ActionVariant.DEFAULT,
+                    "attrs": {"data-aura-action": name},
+                },
+            )
             for name in self.object_actions
             if name in offered and self.object_action_applies(obj, name)
         ]
@@ -429,6 +456,127 @@ AppliedActionFilter = fixed_values_filter(
 )
 
 
+def _label(text, variant: str = "", title: str = ""):
+    """A badge in unfold's label style (unfold/helpers/label.html): variant danger, warning, success, info or
+    primary; the title shows on hover."""
+    colours = {
+        "danger": "bg-red-100 text-red-700 dark:bg-red-500/20 dark:text-red-400",
+        "warning": "bg-orange-100 text-orange-700 dark:bg-orange-500/20 dark:text-orange-400",
+        "success": "bg-green-100 text-green-700 dark:bg-green-500/20 dark:text-green-400",
+        "info": "bg-blue-100 text-blue-700 dark:bg-blue-500/20 dark:text-blue-400",
+        "primary": "bg-primary-100 text-primary-700 dark:bg-primary-500/20 dark:text-primary-400",
+    }.get(variant, "bg-base-500/8 text-base-700 dark:bg-base-500/20 dark:text-base-200")
+    return format_html(
+        '<span class="aura-label inline-block font-semibold rounded-default text-[11px] uppercase whitespace-nowrap '
+        'h-6 leading-6 px-2 {}" title="{}">{}</span>',
+        colours,
+        title,
+        text,
+    )
+
+
+ACTION_VARIANTS = {
+    "WARNING": "warning",
+    "STRIKE": "warning",
+    "DEMOTE": "warning",
+    "SUSPEND": "danger",
+    "TERMINATE": "danger",
+    "BLACKLIST": "danger",
+    "PROMOTE": "success",
+    "REHIRE": "success",
+    "REINSTATE": "success",
+    "CONFIRM": "success",
+    "OVERTURN": "info",
+}
+
+
+def short_id(value) -> str:
+    """A UUID's first block, the whole of it on hover: no id wrapping over four lines of a list."""
+    return format_html('<span class="aura-id font-mono whitespace-nowrap" title="{}">{}</span>', value, str(value)[:8])
+
+
+def violation_types(incident: Incident) -> list[str]:
+    return [str(pair[0]) for pair in (incident.violations or []) if isinstance(pair, list | tuple) and pair]
+
+
+def evidence_html(entries):
+    """An incident's evidence (the attempt's last log entries) as a numbered list, each entry as text: a
+    string as it is, anything else (a structured log line) as its keys and values."""
+    if not entries:
+        return format_html('<span class="text-base-400">{}</span>', "No log entries were kept.")
+
+    def text(entry) -> str:
+        if isinstance(entry, dict):
+            return " · ".join(f"{key}: {value}" for key, value in entry.items())
+        return str(entry)
+
+    return format_html(
+        '<ol class="aura-evidence list-decimal ml-5 font-mono text-xs leading-relaxed">{}</ol>',
+        format_html_join("", '<li class="whitespace-pre-wrap break-words">{}</li>', ((text(e),) for e in entries)),
+    )
+
+
+def incident_status(incident: Incident, *, pending: bool, standing: str | None):
+    """What the Director needs of an incident's state: held for review by the spike guard, overturned, or
+    actioned with the strongest action still standing (not just "Actioned" for every one)."""
+    if incident.status == Incident.Status.OVERTURNED:
+        return _label("Overturned", "info", "Every action it caused was overturned.")
+    if pending:
+        return _label("Awaiting review", "warning", "The spike guard held its sanction for the Director.")
+    if incident.status == Incident.Status.ACTIONED:
+        if standing:
+            return _label(f"Actioned: {standing}", ACTION_VARIANTS.get(standing, ""), "The latest action standing.")
+        return _label("Actioned", "")
+    if incident.status == Incident.Status.OPEN:
+        return _label("Open", "primary", "No action was taken on it (yet).")
+    return _label(incident.get_status_display(), "")
+
+
+class CsvExportMixin:
+    """ "Export CSV" of the list as filtered now (search, filters, date), streamed (governance.exports). The
+    Director and the Viewer may export; nobody else, whatever else they may see."""
+
+    export_columns: list[tuple[str, str]] = []
+
+    def get_urls(self):
+        opts = self.model._meta
+        export = path(
+            "export/",
+            self.admin_site.admin_view(self.export_view),
+            name=f"{opts.app_label}_{opts.model_name}_export",
+        )
+        return [export, *super().get_urls()]
+
+    def export_link(self, request) -> str:
+        opts = self.model._meta
+        query = request.GET.copy()
+        for name in ("p", "_after", "_before", "e"):
+            query.pop(name, None)
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_export")
+        return f"{url}?{query.urlencode()}" if query else url
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = dict(extra_context or {})
+        if exports.may_export(request.user):
+            tool = {"title": "Export CSV", "link": self.export_link(request), "icon": "download", "id": "export-csv"}
+            extra_context["list_tools"] = [*extra_context.get("list_tools", []), tool]
+        return super().changelist_view(request, extra_context)
+
+    def export_view(self, request):
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        if not (exports.may_export(request.user) and self.has_view_permission(request)):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist") + "?e=1")
+        return exports.csv_response(
+            changelist.queryset, self.export_columns, name=self.model._meta.model_name, now=timezone.now()
+        )
+
+
 class EvidenceAdmin(LargeTableAdminMixin, ObjectActionsMixin, AppendOnlyAdminMixin, HistoryAdmin):
     """Append-only evidence: read-only, no delete, and the Director's early purge. Lists stay fast at millions
     of rows (aura_project.admin_scale); each filter below reads a fixed set of values and has an index
@@ -437,6 +585,7 @@ class EvidenceAdmin(LargeTableAdminMixin, ObjectActionsMixin, AppendOnlyAdminMix
     actions = [purge_early]
     object_actions = ("purge_early",)
     danger_actions = frozenset({"purge_early"})
+    change_form_template = "admin/aura/change_form.html"
 
 
 @admin.register(AuditRecord)
@@ -449,31 +598,165 @@ class AuditRecordAdmin(EvidenceAdmin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(EvidenceAdmin):
-    # Read-only as a whole; status moves through HR services and overturns.
-    list_display = ["id", "worker", "task", "severity", "status", "reported_at", "resolved_at"]
+class IncidentAdmin(CsvExportMixin, EvidenceAdmin):
+    """Incidents with their violation types, what became of them and their evidence as a readable list."""
+
+    list_display = [
+        "incident",
+        "worker",
+        "task",
+        "violation",
+        "severity",
+        "state",
+        "reported_at",
+        "resolved_at",
+    ]
+    list_display_links = ["incident"]
     list_filter = ["status", ("severity", SeverityFilter)]
     search_fields = ["worker__model_id", "task__task_id", "report__report_id"]
     list_select_related = ["worker", "task"]
     date_hierarchy = "reported_at"
     actions = [place_hold, purge_early]
     object_actions = ("place_hold", "purge_early")
+    export_columns = exports.INCIDENT_COLUMNS
+    fieldsets = [
+        (None, {"fields": ["id", "worker", "task", "state", "violation_list", "severity", "settings_version"]}),
+        ("Evidence", {"fields": ["evidence_log"]}),
+        ("Consequences", {"fields": ["action_list", "reported_at", "resolved_at", "actor_label"]}),
+    ]
+    change_form_after_template = None
+
+    def get_queryset(self, request):
+        # Two probes per listed row, on indexed foreign keys: held for review, and the latest action standing.
+        pending = PendingSanction.objects.filter(incident=OuterRef("pk"), status=PendingSanction.Status.PENDING)
+        standing = (
+            DisciplinaryAction.objects.filter(incident=OuterRef("pk"), overturned_by__isnull=True)
+            .exclude(action="OVERTURN")
+            .order_by("-created_at", "-id")
+            .values("action")[:1]
+        )
+        return super().get_queryset(request).annotate(pending_review=Exists(pending), standing=Subquery(standing))
+
+    @display(description="Incident")
+    def incident(self, obj):
+        return short_id(obj.pk)
+
+    @display(description="Violation")
+    def violation(self, obj):
+        return ", ".join(violation_types(obj)) or "–"
+
+    @display(description="Status")
+    def state(self, obj):
+        pending, standing = getattr(obj, "pending_review", False), getattr(obj, "standing", None)
+        return incident_status(obj, pending=pending, standing=standing)
+
+    @display(description="Violations")
+    def violation_list(self, obj):
+        pairs = [pair for pair in (obj.violations or []) if isinstance(pair, list | tuple) and len(pair) == 2]
+        return format_html_join(" ", "{}", ((_label(f"{kind} · severity {sev}", "warning"),) for kind, sev in pairs))
+
+    @display(description="Log entries")
+    def evidence_log(self, obj):
+        return evidence_html(obj.evidence)
+
+    @display(description="Disciplinary actions")
+    def action_list(self, obj):
+        rows = obj.actions.select_related("actor", "overturned_by__actor").order_by("created_at", "id")[:50]
+        items = []
+        for action in rows:
+            link = reverse("admin:governance_disciplinaryaction_change", args=[action.pk])
+            note = action_overturn_note(action)
+            items.append((link, _action_badge(action), action.reason, note))
+        if not items:
+            return "None"
+        return format_html(
+            '<ul class="aura-actions flex flex-col gap-1">{}</ul>',
+            format_html_join("", '<li><a href="{}">{}</a> {} <span class="text-base-500">{}</span></li>', items),
+        )
+
+
+def action_overturn_note(action: DisciplinaryAction) -> str:
+    """ "overturned by director on 2026-05-01: reason", or "" while the action stands. Needs `overturned_by`
+    selected with the action."""
+    overturn = getattr(action, "overturned_by", None) if _has_overturn(action) else None
+    if overturn is None:
+        return ""
+    who = overturn.actor.get_username() if overturn.actor_id and overturn.actor else overturn.actor_label or "?"
+    when = timezone.localtime(overturn.created_at).strftime("%Y-%m-%d %H:%M")
+    return f"overturned by {who} on {when}: {overturn.reason}"
+
+
+def _has_overturn(action: DisciplinaryAction) -> bool:
+    try:
+        return action.overturned_by is not None
+    except DisciplinaryAction.DoesNotExist:
+        return False
+
+
+def _action_badge(action: DisciplinaryAction):
+    if _has_overturn(action):
+        return format_html(
+            "{} {}", _label(action.action, "", "Overturned"), _label("Overturned", "info", action_overturn_note(action))
+        )
+    return _label(action.action, ACTION_VARIANTS.get(action.action, ""))
 
 
 @admin.register(DisciplinaryAction)
-class DisciplinaryActionAdmin(EvidenceAdmin):
-    list_display = ["created_at", "worker", "action", "actor_kind", "actor", "reason", "overturns", "effective_until"]
+class DisciplinaryActionAdmin(CsvExportMixin, EvidenceAdmin):
+    """Every action applied to a worker; an overturned one is marked so, with who overturned it and why."""
+
+    list_display = [
+        "created_at",
+        "worker",
+        "action_shown",
+        "actor_kind",
+        "actor",
+        "reason",
+        "overturn",
+        "incident_link",
+        "effective_until",
+    ]
     list_filter = ["action", "actor_kind"]
     search_fields = ["worker__model_id", "reason", "violation_type"]
-    list_select_related = ["worker", "actor", "overturns"]
+    list_select_related = ["worker", "actor", "overturns", "overturned_by__actor"]
     date_hierarchy = "created_at"
     actions = [overturn_actions, purge_early]
     object_actions = ("overturn_actions", "purge_early")
+    export_columns = exports.ACTION_COLUMNS
+    fieldsets = [
+        (None, {"fields": ["worker", "action_shown", "overturn", "reason", "violation_type", "incident"]}),
+        ("Who and when", {"fields": ["actor_kind", "actor", "actor_label", "created_at", "effective_until"]}),
+        ("Record", {"fields": ["policy_version", "overturns"]}),
+    ]
 
     def object_action_applies(self, obj, name: str) -> bool:
         if name == "overturn_actions":
             return obj.action != "OVERTURN" and not DisciplinaryAction.objects.filter(overturns=obj).exists()
         return True
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:  # its overturn and who made it, in the same read as the page's other fields
+            obj = self.model._default_manager.select_related("overturned_by__actor", "actor").filter(pk=obj.pk).first()
+        return obj
+
+    @display(description="Action")
+    def action_shown(self, obj):
+        return _action_badge(obj)
+
+    @display(description="Overturned")
+    def overturn(self, obj):
+        if obj.action == "OVERTURN" and obj.overturns_id:
+            link = reverse("admin:governance_disciplinaryaction_change", args=[obj.overturns_id])
+            return format_html('overturns <a class="text-primary-600" href="{}">{}</a>', link, obj.overturns.action)
+        return action_overturn_note(obj) or "–"
+
+    @display(description="Incident")
+    def incident_link(self, obj):
+        if not obj.incident_id:
+            return "–"
+        link = reverse("admin:governance_incident_change", args=[obj.incident_id])
+        return format_html('<a class="text-primary-600" href="{}">{}</a>', link, short_id(obj.incident_id))
 
 
 @admin.register(ScoreRecord)
@@ -497,31 +780,103 @@ class PenaltyAdmin(EvidenceAdmin):
 # --- Settings and policies -----------------------------------------------------------------------------------
 
 
-# Everything a Director sets; version, created_at and created_by are the service's.
+# Everything a Director sets as a plain value; version, created_at and created_by are the service's. The three
+# mappings (weights, penalty points, tier budgets) are edited one field per key below, never as raw JSON.
+MAPPING_FIELDS = ("weights", "penalty_points", "tier_budgets")
 SETTINGS_FIELDS = [
-    f.name for f in GovernanceSettings._meta.concrete_fields if f.editable and f.name not in ("version", "created_by")
+    f.name
+    for f in GovernanceSettings._meta.concrete_fields
+    if f.editable and f.name not in ("version", "created_by", *MAPPING_FIELDS)
 ]
+WEIGHT_KEYS = list(scoring.DEFAULT_WEIGHTS)
+POINT_KEYS = list(scoring.DEFAULT_PENALTY_POINTS)
+BUDGET_KEYS = list(TIERS)
 
 
-class GovernanceSettingsForm(forms.ModelForm):
-    note = forms.CharField(max_length=300, help_text="Why this version: kept with it, and on its history.")
+def _mapping_fields() -> dict[str, forms.Field]:
+    """One form field per weight, penalty and tier budget: their keys come from the rules' own constants."""
+    fields: dict[str, forms.Field] = {}
+    for key in WEIGHT_KEYS:
+        fields[f"weight_{key}"] = forms.DecimalField(
+            label=key.capitalize(), min_value=0, max_value=1, decimal_places=4, widget=UnfoldAdminDecimalFieldWidget
+        )
+    for key in POINT_KEYS:
+        fields[f"points_{key}"] = forms.IntegerField(
+            label=key.replace("_", " ").capitalize(), max_value=0, widget=UnfoldAdminIntegerFieldWidget
+        )
+    for key in BUDGET_KEYS:
+        fields[f"budget_{key}"] = forms.IntegerField(
+            label=key.capitalize(), min_value=0, widget=UnfoldAdminIntegerFieldWidget
+        )
+    return fields
+
+
+class _SettingsFormBase(forms.ModelForm):
+    """A new settings version: each weight, penalty and budget its own field, and the reason for the change."""
+
+    note = forms.CharField(
+        label="Reason",
+        max_length=300,
+        help_text="Why this version: kept with it, and on its history.",
+        widget=UnfoldAdminTextInputWidget,
+    )
 
     class Meta:
         model = GovernanceSettings
         fields = SETTINGS_FIELDS
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A new version starts from the one in force; its keys beyond the rules' (an older violation type's
+        # points) are carried over as they are.
+        self.source = self.instance if self.instance.pk else settings_current()
+        for prefix, mapping, keys in self._mapping_sources():
+            for key in keys:
+                self.initial.setdefault(f"{prefix}_{key}", mapping.get(key))
+
+    def _mapping_sources(self):
+        return [
+            ("weight", self.source.weights or {}, WEIGHT_KEYS),
+            ("points", self.source.penalty_points or {}, POINT_KEYS),
+            ("budget", self.source.tier_budgets or {}, BUDGET_KEYS),
+        ]
+
+    def mappings(self, cleaned: dict) -> dict[str, dict]:
+        """The three mappings from their fields."""
+        weights = {key: cleaned.get(f"weight_{key}") for key in WEIGHT_KEYS}
+        return {
+            "weights": {key: None if w is None else str(w.normalize()) for key, w in weights.items()},
+            "penalty_points": {
+                **(self.source.penalty_points or {}),
+                **{key: cleaned.get(f"points_{key}") for key in POINT_KEYS},
+            },
+            "tier_budgets": {key: cleaned.get(f"budget_{key}") for key in BUDGET_KEYS},
+        }
+
     def clean(self):
         cleaned = super().clean()
-        for field, message in settings_problems(cleaned).items():
-            if field not in self.errors:
+        mappings = self.mappings(cleaned)
+        for name, value in mappings.items():
+            setattr(self.instance, name, value)
+        first_field = {"weights": "weight_", "penalty_points": "points_", "tier_budgets": "budget_"}
+        for field, message in settings_problems({**cleaned, **mappings}).items():
+            if field in first_field:
+                if not any(name.startswith(first_field[field]) for name in self.errors):
+                    self.add_error(None, f"{field.replace('_', ' ').capitalize()}: {message}")
+            elif field not in self.errors:
                 self.add_error(field if field in self.fields else None, message)
         return cleaned
+
+
+# Declared on the class (not added per form) so the admin's form factory knows the fieldsets' names.
+GovernanceSettingsForm = type("GovernanceSettingsForm", (_SettingsFormBase,), _mapping_fields())
 
 
 @admin.register(GovernanceSettings)
 class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
     """Every version stays as it was: decisions name the version they used. The Director publishes a new one
-    from the add form, which starts from the version in force."""
+    from the add form, which starts from the version in force and needs a reason; a version's page shows what
+    changed against the version before it."""
 
     form = GovernanceSettingsForm
     list_display = [
@@ -538,21 +893,21 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
     date_hierarchy = "created_at"
     fieldsets = [
         (None, {"fields": ["note"]}),
+        ("Score weights (add up to 1)", {"fields": [tuple(f"weight_{key}" for key in WEIGHT_KEYS)]}),
+        ("Penalty points (zero or negative)", {"fields": [tuple(f"points_{key}" for key in POINT_KEYS)]}),
+        ("Tier budgets", {"fields": [tuple(f"budget_{key}" for key in BUDGET_KEYS)]}),
         (
             "Accountant",
             {
                 "fields": [
-                    "weights",
-                    "penalty_points",
                     ("promotion_threshold", "warning_threshold", "termination_threshold"),
-                    "reputation_new_weight_pct",
-                    "min_runs_for_promotion",
+                    ("reputation_new_weight_pct", "min_runs_for_promotion"),
+                    ("provisional_runs", "probation_clean_runs"),
                     ("scoring_window_days", "scoring_window_cap"),
-                    "tier_budgets",
                 ]
             },
         ),
-        ("Auditor", {"fields": ["timeout_ms", "evidence_entries"]}),
+        ("Auditor", {"fields": [("timeout_ms", "evidence_entries")]}),
         (
             "HR",
             {
@@ -581,7 +936,14 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.fieldsets
-        return [(None, {"fields": ["version", "created_at", "created_by"]}), *self.fieldsets]
+        # A published version, to read: what changed first, then every value, the mappings as tables.
+        plain = [name for name in SETTINGS_FIELDS if name != "note"]
+        return [
+            (None, {"fields": ["version", "created_at", "created_by", "note"]}),
+            ("Changes from the previous version", {"fields": ["changes"]}),
+            ("Mappings", {"fields": ["weights_table", "penalty_points_table", "tier_budgets_table"]}),
+            ("Values", {"fields": plain}),
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         return ["version", "created_at", "created_by"] if obj is not None else []
@@ -591,14 +953,77 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
         initial = {f.name: getattr(current, f.name) for f in GovernanceSettings._meta.concrete_fields}
         for name in ("version", "created_by", "created_at", "note"):
             initial.pop(name, None)
+        for key in WEIGHT_KEYS:
+            initial[f"weight_{key}"] = current.weights.get(key)
+        for key in POINT_KEYS:
+            initial[f"points_{key}"] = current.penalty_points.get(key)
+        for key in BUDGET_KEYS:
+            initial[f"budget_{key}"] = current.tier_budgets.get(key)
         return initial
 
     def save_model(self, request, obj, form, change):
         # Only ever an add (nobody may change a version); the service stores it as a new row.
         settings_publish(draft=obj, note=form.cleaned_data["note"], actor=request.user)
 
+    @display(description="What changed")
+    def changes(self, obj):
+        previous = GovernanceSettings.objects.filter(version__lt=obj.version).order_by("-version").first()
+        rows = changes_between(_settings_values(previous) if previous else None, _settings_values(obj))
+        if previous is None:
+            return "The first version: nothing to compare with."
+        if not rows:
+            return format_html(
+                "No value changed against version {} (a policy edit publishes a version too; see the reason).",
+                previous.version,
+            )
+        return format_html(
+            '<table class="aura-diff text-sm"><thead><tr class="text-left text-base-500"><th class="pr-6">Field</th>'
+            '<th class="pr-6">Version {}</th><th>This version</th></tr></thead><tbody>{}</tbody></table>',
+            previous.version,
+            format_html_join(
+                "",
+                '<tr class="border-t border-base-200 dark:border-base-800"><td class="pr-6 font-mono">{}</td>'
+                '<td class="pr-6 text-red-700 dark:text-red-400">{}</td>'
+                '<td class="text-green-700 dark:text-green-400">{}</td></tr>',
+                ((row.field, "–" if row.old is None else row.old, "–" if row.new is None else row.new) for row in rows),
+            ),
+        )
+
+    @display(description="Score weights")
+    def weights_table(self, obj):
+        return _mapping_table(obj.weights)
+
+    @display(description="Penalty points")
+    def penalty_points_table(self, obj):
+        return _mapping_table(obj.penalty_points)
+
+    @display(description="Tier budgets")
+    def tier_budgets_table(self, obj):
+        return _mapping_table(obj.tier_budgets)
+
+
+def _settings_values(version: GovernanceSettings) -> dict:
+    return {name: getattr(version, name) for name in [*SETTINGS_FIELDS, *MAPPING_FIELDS] if name != "note"}
+
+
+def _mapping_table(mapping) -> str:
+    return format_html(
+        '<table class="aura-mapping text-sm"><tbody>{}</tbody></table>',
+        format_html_join(
+            "",
+            '<tr><td class="pr-6 text-base-500">{}</td><td>{}</td></tr>',
+            ((k, v) for k, v in (mapping or {}).items()),
+        ),
+    )
+
 
 class PolicyForm(forms.ModelForm):
+    reason = forms.CharField(
+        max_length=200,
+        help_text="Why this change: kept on the policy's history and on the settings version it publishes.",
+        widget=UnfoldAdminTextInputWidget,
+    )
+
     class Meta:
         model = Policy
         fields = ["violation_type", "severity", "action", "description", "active"]
@@ -624,9 +1049,15 @@ class PolicyAdmin(HistoryAdmin):
     list_filter = ["action", "active", "severity"]
     search_fields = ["violation_type", "description"]
     readonly_fields = ["violation_type"]
+    fields = ["violation_type", "severity", "action", "description", "active", "reason"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def get_fields(self, request, obj=None):
+        # The reason is asked of whoever may change the policy; a reader sees the policy alone.
+        fields = super().get_fields(request, obj)
+        return fields if self.has_change_permission(request, obj) else [f for f in fields if f != "reason"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -647,6 +1078,7 @@ class PolicyAdmin(HistoryAdmin):
             active=data["active"],
             actor=request.user,
             now=timezone.now(),
+            reason=data["reason"],
         )
 
 
@@ -654,7 +1086,7 @@ class PolicyAdmin(HistoryAdmin):
 
 
 @admin.register(AuditRun)
-class AuditRunAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class AuditRunAdmin(ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     list_display = ["id", "status", "total", "processed", "submitted_by", "created_at", "finished_at"]
     list_filter = ["status"]
     search_fields = ["submitted_by"]
@@ -662,14 +1094,14 @@ class AuditRunAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditRunItem)
-class AuditRunItemAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class AuditRunItemAdmin(InternalTableMixin, ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     list_display = ["run", "position", "status"]
     list_filter = ["status"]
     list_select_related = ["run"]
 
 
 @admin.register(CommandRecord)
-class CommandRecordAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class CommandRecordAdmin(InternalTableMixin, ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     """The stored answers that make a retried command (Idempotency-Key) change nothing."""
 
     list_display = ["key", "status_code", "created_at"]
@@ -683,7 +1115,7 @@ class CommandRecordAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
 
 
 @admin.register(ScoringRun)
-class ScoringRunAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class ScoringRunAdmin(ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     """Scoring runs, and the Director's "Score workers now" button: a run needs no chosen rows, so it is a
     POST from the list's tools rather than an action on selected runs."""
 
@@ -696,9 +1128,11 @@ class ScoringRunAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
         start = path("start/", self.admin_site.admin_view(self.start_view), name="governance_scoringrun_start")
         return [start, *super().get_urls()]
 
+    change_list_template = "admin/aura/tools_change_list.html"
+
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "may_score": self.has_director_permission(request)}
-        return super().changelist_view(request, extra_context)
+        tools = [score_now_tool()] if self.has_director_permission(request) else []
+        return super().changelist_view(request, {**(extra_context or {}), "list_tools": tools})
 
     def start_view(self, request):
         if request.method != "POST":
@@ -716,7 +1150,7 @@ class ScoringRunAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
 
 
 @admin.register(Hold)
-class HoldAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class HoldAdmin(ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     """Holds are placed from a worker's or an incident's page (or list) and lifted here."""
 
     list_display = ["kind", "worker", "incident", "reason", "created_by", "created_at", "lifted_by", "lifted_at"]
@@ -731,7 +1165,7 @@ class HoldAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
 
 
 @admin.register(PurgeLog)
-class PurgeLogAdmin(AppendOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class PurgeLogAdmin(AppendOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     """The record of what each purge deleted: it outlives the rows it names."""
 
     list_display = ["started_at", "actor_kind", "actor", "reason", "cutoff", "dry_run", "finished_at"]
@@ -742,7 +1176,7 @@ class PurgeLogAdmin(AppendOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
 
 
 @admin.register(PurgePermit)
-class PurgePermitAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class PurgePermitAdmin(InternalTableMixin, ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     """A permit lives only inside a purge's transaction; one listed here was committed and licenses every
     delete of evidence. The Director may delete it, never create one."""
 
@@ -814,7 +1248,7 @@ class PendingSanctionAdmin(ViewOnlyAdminMixin, HistoryAdmin):
 
 
 @admin.register(Spike)
-class SpikeAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class SpikeAdmin(ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     """Each spike the guard saw: its scope, figures and how many sanctions it held."""
 
     list_display = ["started_at", "scope", "figures", "held", "last_seen_at", "settings_version"]
@@ -825,13 +1259,18 @@ class SpikeAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
 
 admin.site.unregister(Worker)
 
+RECORD_LIMIT = 20  # rows of each section on the worker's page; "see all" opens the filtered list
+
 
 @admin.register(Worker)
 class WorkerAdmin(ObjectActionsMixin, workforce_admin.WorkerAdmin):
-    """The Worker page with the Director's interventions and holds, its reputation trend, and the fleet's
-    reputations and statuses above the list."""
+    """The Worker page: standing and reputation chart, the disciplinary record as a timeline, incidents with
+    their evidence, holds, assignments and history; the Director's interventions and holds above it. The
+    fleet's reputations and statuses above the list."""
 
-    change_form_template = None  # admin/workforce/worker/change_form.html, which extends the aura one
+    change_form_template = "admin/workforce/worker/change_form.html"
+    change_list_template = "admin/aura/tools_change_list.html"
+    list_before_template = "admin/workforce/worker/fleet_charts.html"
     actions = [worker_suspend, worker_terminate, worker_blacklist, worker_rehire, place_hold]
     object_actions = ("worker_suspend", "worker_terminate", "worker_blacklist", "worker_rehire", "place_hold")
     danger_actions = frozenset({"worker_terminate", "worker_blacklist"})
@@ -844,29 +1283,7 @@ class WorkerAdmin(ObjectActionsMixin, workforce_admin.WorkerAdmin):
         extra_context = dict(extra_context or {})
         worker = self.get_object(request, unquote(object_id))
         if worker is not None:
-            settings = settings_current()
-            # Newest first on the (worker, created_at) index, then drawn oldest first.
-            trend = list(
-                ScoreRecord.objects.filter(worker=worker)
-                .order_by("-created_at", "-id")
-                .values_list("reputation", "created_at")[:TREND_POINTS]
-            )[::-1]
-            extra_context.update(
-                reputation_points=len(trend),
-                standing=worker_standing(worker=worker, now=timezone.now(), s=settings),
-                reputation_chart=mark_safe(
-                    admin_charts.line_chart(
-                        [reputation for reputation, _ in trend],
-                        labels=[f"{timezone.localtime(at):%Y-%m-%d %H:%M}" for _, at in trend],
-                        title=f"Reputation of {worker.model_id}",
-                        guides=[
-                            ("promotion", settings.promotion_threshold),
-                            ("warning", settings.warning_threshold),
-                            ("termination", settings.termination_threshold),
-                        ],
-                    )
-                ),
-            )
+            extra_context.update(worker_page(worker, now=timezone.now()))
         return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
@@ -874,22 +1291,101 @@ class WorkerAdmin(ObjectActionsMixin, workforce_admin.WorkerAdmin):
         fleet = Worker.objects.order_by()
         by_reputation = dict(fleet.values_list("reputation").annotate(n=Count("pk")))
         by_status = dict(fleet.values_list("status").annotate(n=Count("pk")))
+        tools = []
+        if self.has_director_permission(request):
+            tools.append(score_now_tool())
         extra_context = {
             **(extra_context or {}),
-            "may_score": self.has_director_permission(request),
-            "reputation_histogram": mark_safe(
-                admin_charts.bar_chart(
-                    admin_charts.reputation_buckets(by_reputation),
-                    title="Workers by reputation, 10-point buckets",
-                    width=560,
-                )
+            "list_tools": tools,
+            "reputation_histogram": charts.as_json(
+                charts.bar_chart(charts.reputation_buckets(by_reputation), label="Workers")
             ),
-            "status_chart": mark_safe(
-                admin_charts.bar_chart(
-                    [(label, by_status.get(value, 0)) for value, label in Worker.Status.choices],
-                    title="Workers by status",
-                    width=560,
+            "status_chart": charts.as_json(
+                charts.bar_chart(
+                    [(label, by_status.get(value, 0)) for value, label in Worker.Status.choices], label="Workers"
                 )
             ),
         }
         return super().changelist_view(request, extra_context)
+
+
+def score_now_tool() -> dict:
+    return {"title": "Score workers now", "link": reverse("admin:governance_scoringrun_start"), "post": True}
+
+
+def worker_page(worker: Worker, *, now) -> dict:
+    """What the worker's page shows besides its fields, each section bounded to its newest RECORD_LIMIT rows
+    and read with the rows it links to (one query a section)."""
+    settings = settings_current()
+    # Newest first on the (worker, created_at) index, then drawn oldest first.
+    trend = list(
+        ScoreRecord.objects.filter(worker=worker)
+        .order_by("-created_at", "-id")
+        .values_list("reputation", "created_at")[:TREND_POINTS]
+    )[::-1]
+    actions = list(
+        DisciplinaryAction.objects.filter(worker=worker)
+        .select_related("actor", "incident", "overturned_by__actor", "overturns")
+        .order_by("-created_at", "-id")[:RECORD_LIMIT]
+    )
+    incidents = list(
+        Incident.objects.filter(worker=worker).select_related("task").order_by("-reported_at", "-id")[:RECORD_LIMIT]
+    )
+    holds = list(
+        Hold.objects.filter(worker=worker)
+        .select_related("created_by", "lifted_by")
+        .order_by("-created_at", "-id")[:RECORD_LIMIT]
+    )
+    assignments = list(worker.assignments.select_related("task").order_by("-started_at", "-id")[:RECORD_LIMIT])
+    history = list(worker.history.select_related("history_user").order_by("-history_date")[:RECORD_LIMIT])
+    see_all = {
+        "actions": reverse("admin:governance_disciplinaryaction_changelist") + f"?worker__id__exact={worker.pk}",
+        "incidents": reverse("admin:governance_incident_changelist") + f"?worker__id__exact={worker.pk}",
+        "holds": reverse("admin:governance_hold_changelist") + f"?worker__id__exact={worker.pk}",
+        "assignments": reverse("admin:workforce_assignment_changelist") + f"?worker__id__exact={worker.pk}",
+        "history": reverse("admin:workforce_worker_history", args=[worker.pk]),
+    }
+    return {
+        "reputation_points": len(trend),
+        "standing": worker_standing(worker=worker, now=now, s=settings),
+        "reputation_chart": charts.as_json(
+            charts.reputation_line(
+                [reputation for reputation, _ in trend],
+                labels=[f"{timezone.localtime(at):%Y-%m-%d %H:%M}" for _, at in trend],
+                guides=[
+                    ("promotion", settings.promotion_threshold),
+                    ("warning", settings.warning_threshold),
+                    ("termination", settings.termination_threshold),
+                ],
+            )
+        ),
+        "timeline": [
+            {
+                "action": action,
+                "badge": _action_badge(action),
+                "overturn_note": action_overturn_note(action),
+                "actor": action.actor.get_username() if action.actor else action.actor_label or action.actor_kind,
+                "link": reverse("admin:governance_disciplinaryaction_change", args=[action.pk]),
+                "incident_link": (
+                    reverse("admin:governance_incident_change", args=[action.incident_id]) if action.incident_id else ""
+                ),
+                "incident_id": short_id(action.incident_id) if action.incident_id else "",
+            }
+            for action in actions
+        ],
+        "incidents": [
+            {
+                "incident": incident,
+                "id": short_id(incident.pk),
+                "link": reverse("admin:governance_incident_change", args=[incident.pk]),
+                "types": ", ".join(violation_types(incident)),
+                "evidence": evidence_html(incident.evidence),
+            }
+            for incident in incidents
+        ],
+        "holds": holds,
+        "assignments": assignments,
+        "history": history,
+        "see_all": see_all,
+        "record_limit": RECORD_LIMIT,
+    }

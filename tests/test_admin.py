@@ -29,6 +29,7 @@ from governance.models import (
     ScoringRun,
     Spike,
 )
+from governance.selectors import settings_current
 from workforce.models import Assignment, Event, Handover, Role, ServiceKey, Task, Worker
 
 APPEND_ONLY = [AuditRecord, DisciplinaryAction, ScoreRecord, Penalty, Event, Incident, GovernanceSettings, PurgeLog]
@@ -334,13 +335,37 @@ def test_the_director_edits_a_policy(director_client, rows):
 
     response = director_client.post(
         admin_url(policy, "change"),
-        {"violation_type": "copied_output", "severity": 4, "action": "SUSPEND", "description": "", "active": "on"},
+        {
+            "violation_type": "copied_output",
+            "severity": 4,
+            "action": "SUSPEND",
+            "description": "",
+            "active": "on",
+            "reason": "copying is worse than we thought",
+        },
     )
 
     assert response.status_code == 302
     policy.refresh_from_db()
     assert (policy.severity, policy.action) == (4, "SUSPEND")
     assert policy.history.count() == 2
+    assert policy.history.first().history_change_reason.endswith(": copying is worse than we thought")
+    assert settings_current().note.endswith(": copying is worse than we thought")
+
+
+@pytest.mark.django_db
+def test_a_policy_edit_without_a_reason_changes_nothing(director_client, rows):
+    policy = rows[Policy]
+
+    response = director_client.post(
+        admin_url(policy, "change"),
+        {"violation_type": "copied_output", "severity": 4, "action": "SUSPEND", "description": "", "active": "on"},
+    )
+
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    policy.refresh_from_db()
+    assert (policy.severity, policy.action) == (3, "STRIKE")
 
 
 # --- Service keys --------------------------------------------------------------------------------------------

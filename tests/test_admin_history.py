@@ -41,7 +41,7 @@ def worker_form(worker: Worker, **changes) -> dict:
         "model_id": worker.model_id,
         "name": worker.name,
         "provider": worker.provider,
-        "capabilities": '["code"]',
+        "capabilities": "code",
         "priority": worker.priority,
         "_save": "1",
         **changes,
@@ -165,6 +165,7 @@ def policy_form(policy: Policy, **changes) -> dict:
         "action": policy.action,
         "description": policy.description,
         "active": "on" if policy.active else "",
+        "reason": "a test's edit",
         **changes,
     }
 
@@ -179,7 +180,7 @@ def test_the_directors_policy_edit_in_the_admin_publishes_a_settings_version(dir
     policy.refresh_from_db()
     assert policy.action == "STRIKE"
     new = settings_current()
-    assert new.version > old and new.note == "policy format_violation changed by director"
+    assert new.version > old and new.note == "policy format_violation changed by director: a test's edit"
 
 
 def test_a_policy_that_would_reward_a_violation_is_refused_in_the_admin(director):

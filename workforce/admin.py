@@ -7,12 +7,18 @@ everyone, superusers included; the database refuses the rest (governance migrati
 reading: simple-history's "revert" would restore an old status or tier with no record of why, so it is off.
 """
 
+from django import forms
 from django.contrib import admin
-from django.contrib.auth.models import Group
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from aura_project.admin_scale import LargeTableAdminMixin
 from workforce.models import Assignment, Event, Handover, Role, ServiceKey, Task, Worker
@@ -87,7 +93,52 @@ class AppendOnlyAdminMixin(ViewOnlyAdminMixin):
         return actions
 
 
-class HistoryAdmin(RoleAccessMixin, SimpleHistoryAdmin):
+class InternalTableMixin:
+    """A table the system keeps for itself (permits, stored command answers, a run's items, users and
+    groups): listed on no index or sidebar but a superuser's. A direct link still opens for whoever may view."""
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+
+class CapabilitiesField(forms.CharField):
+    """Capability tags typed as a comma-separated list ("code, review"), stored as the JSON list routing reads."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", UnfoldAdminTextInputWidget(attrs={"placeholder": "code, review, summarise"}))
+        kwargs.setdefault("help_text", "Comma-separated capability tags, e.g. code, review.")
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(str(tag) for tag in value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        if isinstance(value, list | tuple):
+            return [str(tag) for tag in value]
+        tags = [tag.strip() for tag in (value or "").split(",")]
+        return list(dict.fromkeys(tag for tag in tags if tag))  # in order, once each
+
+    def validate(self, value) -> None:
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        for tag in value:
+            if len(tag) > 50 or any(ch.isspace() for ch in tag):
+                raise forms.ValidationError(
+                    f"“{tag}” is not a capability tag: one word of at most 50 characters.", code="invalid"
+                )
+
+
+class WorkerForm(forms.ModelForm):
+    capabilities = CapabilitiesField(required=False)
+
+    class Meta:
+        model = Worker
+        fields = "__all__"  # noqa: DJ007 -- the admin narrows it: its readonly fields are never in the form
+
+
+class HistoryAdmin(RoleAccessMixin, SimpleHistoryAdmin, ModelAdmin):
     """A tracked model: the admin's history view lists every saved version, to read, never to revert to.
 
     A revert saves the old version straight to the row, past the services: a terminated or blacklisted
@@ -112,6 +163,7 @@ class HistoryAdmin(RoleAccessMixin, SimpleHistoryAdmin):
 
 @admin.register(Worker)
 class WorkerAdmin(HistoryAdmin):
+    form = WorkerForm
     list_display = ["model_id", "name", "provider", "tier", "status", "reputation", "scored_runs", "hired_at"]
     list_filter = ["status", "tier", "provider"]
     search_fields = ["model_id", "name", "provider"]
@@ -161,7 +213,7 @@ class TaskAdmin(HistoryAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class AssignmentAdmin(ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     list_display = ["task", "worker", "outcome", "started_at", "ended_at", "reported_at"]
     list_filter = ["outcome"]
     search_fields = ["task__task_id", "worker__model_id"]
@@ -170,7 +222,7 @@ class AssignmentAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(LargeTableAdminMixin, AppendOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class EventAdmin(LargeTableAdminMixin, AppendOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     """The Manager's inbox, newest first (its cursor reads oldest first); a list that stays fast at millions of
     rows (aura_project.admin_scale), the kind filter served by an index (0007_admin_indexes)."""
 
@@ -182,7 +234,7 @@ class EventAdmin(LargeTableAdminMixin, AppendOnlyAdminMixin, RoleAccessMixin, ad
 
 
 @admin.register(ServiceKey)
-class ServiceKeyAdmin(RoleAccessMixin, APIKeyModelAdmin):
+class ServiceKeyAdmin(RoleAccessMixin, APIKeyModelAdmin, ModelAdmin):
     """The Director issues and revokes service keys; the raw key is shown once, in a message, on create."""
 
     view_roles = DIRECTOR_ONLY
@@ -206,7 +258,7 @@ class ServiceKeyAdmin(RoleAccessMixin, APIKeyModelAdmin):
 
 
 @admin.register(Handover)
-class HandoverAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
+class HandoverAdmin(ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     """Each worker's departure from service and the handing on of its open tasks (pending ones wait for the
     sweeper)."""
 
@@ -220,3 +272,21 @@ class HandoverAdmin(ViewOnlyAdminMixin, RoleAccessMixin, admin.ModelAdmin):
 # issued there would look valid and never work. Importing its admin above has registered it by now.
 if admin.site.is_registered(APIKey):
     admin.site.unregister(APIKey)
+
+
+# Users and groups (the roles) in the control room's look: unfold's forms, as its docs show. Internal: the
+# Director works through roles and keys; a superuser manages the accounts.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(InternalTableMixin, BaseUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
+
+@admin.register(Group)
+class GroupAdmin(InternalTableMixin, BaseGroupAdmin, ModelAdmin):
+    pass

@@ -29,7 +29,15 @@ def policy_problems(*, severity, action) -> dict[str, str]:
 
 
 def policy_update(
-    *, policy: Policy, severity: int, action: str, description: str, active: bool, actor: User, now: datetime
+    *,
+    policy: Policy,
+    severity: int,
+    action: str,
+    description: str,
+    active: bool,
+    actor: User,
+    now: datetime,
+    reason: str = "",
 ) -> Policy:
     """Save the Director's edit of one policy and publish the settings version that decisions will name."""
     if not is_director(actor):
@@ -38,6 +46,8 @@ def policy_update(
         field, message = next(iter(problems.items()))
         raise DomainError(message, field=field)
     note = f"policy {policy.violation_type} changed by {actor.get_username()}"
+    if reason.strip():  # the Director's why, kept on the policy's history and the version it publishes
+        note = f"{note}: {reason.strip()}"
     with transaction.atomic():
         # The row lock makes two edits of one policy take turns, each starting from what the other saved.
         locked = Policy.objects.select_for_update().get(pk=policy.pk)
