@@ -382,12 +382,99 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+
 # --- The Director's control room (django-unfold) ---------------------------------------------------
 # The admin index is the Director's dashboard (governance.dashboard); the sidebar groups what the Director uses.
+def _nav(title: str, icon: str, url_name: str, permission: str | None) -> dict:
+    """One sidebar entry of the control room: an admin page, shown when governance.admin_nav says so."""
+    from django.urls import reverse_lazy
+
+    item = {
+        "title": title,
+        "icon": icon,
+        "link": reverse_lazy(f"admin:{url_name}" if url_name == "index" else f"admin:{url_name}_changelist"),
+    }
+    if permission:
+        item["permission"] = f"governance.admin_nav.{permission}"
+    return item
+
+
 UNFOLD = {
     "SITE_TITLE": "Aura Orchestra",
     "SITE_HEADER": "Aura Orchestra",
     "SITE_SUBHEADER": "The Director's control room",
     "SITE_URL": "/admin/",
     "DASHBOARD_CALLBACK": "governance.dashboard.dashboard_callback",
+    # The sidebar groups what the Director uses; each entry shows only to whoever its admin lists it for
+    # (governance.admin_nav), and the internal tables only to superusers.
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": [
+            {
+                "title": "Control room",
+                "items": [_nav("Dashboard", "dashboard", "index", None)],
+            },
+            {
+                "title": "Fleet",
+                "collapsible": False,
+                "items": [
+                    _nav("Workers", "groups", "workforce_worker", "workers"),
+                    _nav("Tasks", "task", "workforce_task", "tasks"),
+                    _nav("Assignments", "assignment_ind", "workforce_assignment", "assignments"),
+                    _nav("Handovers", "swap_horiz", "workforce_handover", "handovers"),
+                    _nav("Events (the Manager's inbox)", "inbox", "workforce_event", "events"),
+                ],
+            },
+            {
+                "title": "Incidents and evidence",
+                "collapsible": False,
+                "items": [
+                    _nav("Incidents", "report", "governance_incident", "incidents"),
+                    _nav("Audit records", "fact_check", "governance_auditrecord", "audit_records"),
+                    _nav("Disciplinary actions", "gavel", "governance_disciplinaryaction", "actions"),
+                    _nav("Penalties", "remove_circle", "governance_penalty", "penalties"),
+                    _nav("Pending sanctions", "pending_actions", "governance_pendingsanction", "pending_sanctions"),
+                    _nav("Spikes", "trending_up", "governance_spike", "spikes"),
+                    _nav("Holds", "lock", "governance_hold", "holds"),
+                ],
+            },
+            {
+                "title": "Policy",
+                "collapsible": False,
+                "items": [
+                    _nav("Policies", "policy", "governance_policy", "policies"),
+                    _nav("Governance settings", "tune", "governance_governancesettings", "settings_versions"),
+                ],
+            },
+            {
+                "title": "Records",
+                "collapsible": False,
+                "items": [
+                    _nav("Score records", "scoreboard", "governance_scorerecord", "scores"),
+                    _nav("Scoring runs", "calculate", "governance_scoringrun", "scoring_runs"),
+                    _nav("Audit runs", "playlist_add_check", "governance_auditrun", "audit_runs"),
+                    _nav("Purge log", "delete_history", "governance_purgelog", "purge_logs"),
+                ],
+            },
+            {
+                "title": "Access",
+                "collapsible": False,
+                "items": [
+                    _nav("Service keys", "key", "workforce_servicekey", "service_keys"),
+                ],
+            },
+            {
+                "title": "Internal (superusers)",
+                "collapsible": True,
+                "items": [
+                    _nav("Purge permits", "verified_user", "governance_purgepermit", "superuser"),
+                    _nav("Command records", "receipt_long", "governance_commandrecord", "superuser"),
+                    _nav("Audit run items", "list", "governance_auditrunitem", "superuser"),
+                    _nav("Users", "person", "auth_user", "superuser"),
+                    _nav("Groups (roles)", "badge", "auth_group", "superuser"),
+                ],
+            },
+        ],
+    },
 }
