@@ -61,7 +61,7 @@ def _label(text: str, variant: str = "") -> str:
 
 
 def _when(at) -> str:
-    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if at else "never"
+    return timezone.localtime(at).strftime("%b %d, %H:%M") if at else "never"
 
 
 def _types(violations) -> str:
@@ -266,14 +266,13 @@ def _incident_table(incidents) -> dict:
 
 
 def _sanction_table(sanctions, may_act: bool) -> dict:
-    headers = ["Worker", "Held action", "Violation", "Decided by", "Held at"]
+    headers = ["Worker", "Held action", "Violation", "Held at"]
     rows = []
     for sanction in sanctions:
         row = [
             _link(_url("workforce_worker_change", sanction.worker_id), sanction.worker.model_id),
-            _label(sanction.action, "danger"),
+            format_html("{} by {}", _label(sanction.action, "danger"), sanction.actor_kind),
             sanction.violation_type or "-",
-            sanction.actor_kind,
             _when(sanction.created_at),
         ]
         if may_act:
