@@ -424,6 +424,7 @@ UNFOLD = {
                     _nav("Assignments", "assignment_ind", "workforce_assignment", "assignments"),
                     _nav("Handovers", "swap_horiz", "workforce_handover", "handovers"),
                     _nav("Events (the Manager's inbox)", "inbox", "workforce_event", "events"),
+                    _nav("System mode (halt and resume)", "emergency", "workforce_systemmode", "system_mode"),
                 ],
             },
             {
@@ -473,6 +474,8 @@ UNFOLD = {
                     _nav("Audit run items", "list", "governance_auditrunitem", "superuser"),
                     _nav("Users", "person", "auth_user", "superuser"),
                     _nav("Groups (roles)", "badge", "auth_group", "superuser"),
+                    _nav("Beat job runs", "schedule", "governance_beatjobrun", "superuser"),
+                    _nav("Incident day counts", "calendar_month", "governance_incidentdaycount", "superuser"),
                 ],
             },
         ],

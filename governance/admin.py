@@ -11,6 +11,8 @@ The Worker admin is registered from workforce.admin and extended here: its actio
 services and records, and workforce never imports governance.
 """
 
+from decimal import Decimal, InvalidOperation
+
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
@@ -47,11 +49,13 @@ from governance.models import (
     AuditRecord,
     AuditRun,
     AuditRunItem,
+    BeatJobRun,
     CommandRecord,
     DisciplinaryAction,
     GovernanceSettings,
     Hold,
     Incident,
+    IncidentDayCount,
     Penalty,
     PendingSanction,
     Policy,
@@ -79,8 +83,9 @@ from workforce.admin import (
     ViewOnlyAdminMixin,
 )
 from workforce.domain.lifecycle import TIERS, intervention_problem
-from workforce.models import Worker
-from workforce.selectors import worker_state
+from workforce.models import SystemMode, Worker
+from workforce.selectors import system_mode, worker_state
+from workforce.services.system import system_halt, system_resume
 
 # An early purge deletes in one transaction; a larger cleanup is the retention purge's job, in chunks.
 EARLY_PURGE_LIMIT = 500
@@ -844,8 +849,9 @@ class _SettingsFormBase(forms.ModelForm):
     def mappings(self, cleaned: dict) -> dict[str, dict]:
         """The three mappings from their fields."""
         weights = {key: cleaned.get(f"weight_{key}") for key in WEIGHT_KEYS}
+        before = self.source.weights or {}
         return {
-            "weights": {key: None if w is None else str(w.normalize()) for key, w in weights.items()},
+            "weights": {key: _weight_text(w, before.get(key)) for key, w in weights.items()},
             "penalty_points": {
                 **(self.source.penalty_points or {}),
                 **{key: cleaned.get(f"points_{key}") for key in POINT_KEYS},
@@ -866,6 +872,19 @@ class _SettingsFormBase(forms.ModelForm):
             elif field not in self.errors:
                 self.add_error(field if field in self.fields else None, message)
         return cleaned
+
+
+def _weight_text(value, before) -> str | None:
+    """A weight as the settings store it (a decimal string); an unchanged one keeps its old spelling, so a
+    version's diff shows only the weights the Director moved."""
+    if value is None:
+        return None
+    try:
+        if before is not None and Decimal(str(before)) == value:
+            return str(before)
+    except InvalidOperation:
+        pass
+    return str(value.normalize())
 
 
 # Declared on the class (not added per form) so the admin's form factory knows the fieldsets' names.
@@ -1389,3 +1408,107 @@ def worker_page(worker: Worker, *, now) -> dict:
         "see_all": see_all,
         "record_limit": RECORD_LIMIT,
     }
+
+
+# --- The system mode: the emergency halt and the resume ------------------------------------------------------
+
+
+@admin.register(SystemMode)
+class SystemModeAdmin(ViewOnlyAdminMixin, HistoryAdmin):
+    """The fleet's mode and, in its history, every halt and resume with who and why. The Director halts or
+    resumes from the list's button: a reason, a confirmation, then workforce.services.system, which tells the
+    Manager's inbox. Not a change of the row here: the service is the only writer."""
+
+    list_display = ["mode", "changed_at", "changed_by", "actor_label", "reason"]
+    list_select_related = ["changed_by"]
+    change_list_template = "admin/aura/tools_change_list.html"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        urls = [
+            path("halt/", self.admin_site.admin_view(self.halt_view), name="workforce_systemmode_halt"),
+            path("resume/", self.admin_site.admin_view(self.resume_view), name="workforce_systemmode_resume"),
+        ]
+        return [*urls, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        tools = []
+        if self.has_director_permission(request):
+            if system_mode().halted:
+                tools.append({"title": "Resume the fleet", "link": reverse("admin:workforce_systemmode_resume")})
+            else:
+                tools.append({"title": "Emergency halt", "link": reverse("admin:workforce_systemmode_halt")})
+        return super().changelist_view(request, {**(extra_context or {}), "list_tools": tools})
+
+    def halt_view(self, request):
+        return self._mode_view(
+            request,
+            call=system_halt,
+            title="Emergency halt",
+            intro=(
+                "Nobody is routed or assigned until you resume: routing answers nobody and assignments are refused "
+                "with your reason, while reports, incidents and actions are still recorded. The Manager's inbox is "
+                "told."
+            ),
+            danger="Every worker stops receiving tasks now.",
+            done="The fleet is halted.",
+        )
+
+    def resume_view(self, request):
+        return self._mode_view(
+            request,
+            call=system_resume,
+            title="Resume the fleet",
+            intro="Routing and assignment work again; the tasks that went waiting during the halt are routed now.",
+            danger="",
+            done="The fleet is running again.",
+        )
+
+    def _mode_view(self, request, *, call, title: str, intro: str, danger: str, done: str):
+        if not self.has_director_permission(request):
+            raise PermissionDenied
+        if request.method == "POST" and APPLY in request.POST:
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                try:
+                    call(reason=form.cleaned_data["reason"], actor=request.user, now=timezone.now())
+                except DomainError as exc:
+                    self.message_user(request, f"Refused: {exc.message}", messages.ERROR)
+                else:
+                    self.message_user(request, done, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:workforce_systemmode_changelist"))
+        answer = _intermediate(
+            self,
+            request,
+            SystemMode.objects.all(),
+            action="",
+            form_class=ReasonForm,
+            title=title,
+            submit=title,
+            intro=intro,
+            danger=danger,
+        )
+        return answer if not isinstance(answer, dict) else HttpResponseRedirect(request.path)
+
+
+# --- Bookkeeping the dashboard reads (internal) -------------------------------------------------------------
+
+
+@admin.register(BeatJobRun)
+class BeatJobRunAdmin(InternalTableMixin, ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
+    list_display = ["name", "last_success_at", "actor_label"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(IncidentDayCount)
+class IncidentDayCountAdmin(InternalTableMixin, ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
+    list_display = ["day", "violation_type", "incidents", "computed_at"]
+    list_filter = ["violation_type"]
+    date_hierarchy = "day"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

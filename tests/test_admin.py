@@ -15,11 +15,13 @@ from governance.models import (
     AuditRecord,
     AuditRun,
     AuditRunItem,
+    BeatJobRun,
     CommandRecord,
     DisciplinaryAction,
     GovernanceSettings,
     Hold,
     Incident,
+    IncidentDayCount,
     Penalty,
     PendingSanction,
     Policy,
@@ -30,7 +32,7 @@ from governance.models import (
     Spike,
 )
 from governance.selectors import settings_current
-from workforce.models import Assignment, Event, Handover, Role, ServiceKey, Task, Worker
+from workforce.models import Assignment, Event, Handover, Role, ServiceKey, SystemMode, Task, Worker
 
 APPEND_ONLY = [AuditRecord, DisciplinaryAction, ScoreRecord, Penalty, Event, Incident, GovernanceSettings, PurgeLog]
 
@@ -194,7 +196,7 @@ def test_every_model_of_both_apps_is_registered():
         if not model.__name__.startswith("Historical")
     ]
 
-    assert set(models) == set(ROW_MODELS) | {PurgePermit}
+    assert set(models) == set(ROW_MODELS) | {PurgePermit, SystemMode, BeatJobRun, IncidentDayCount}
     assert all(admin.site.is_registered(model) for model in models)
 
 

@@ -1,8 +1,10 @@
 """The Director's control room at work: the early purge tried as each role and key, holds, interventions,
 overturns, settings versions and the charts. Real database, real services, the admin driven by HTTP."""
 
+import json
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.contrib.admin.utils import quote
@@ -12,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aura_project.errors import DomainError
-from governance import admin_charts
+from governance import charts
 from governance.models import (
     AuditRecord,
     DisciplinaryAction,
@@ -649,14 +651,17 @@ def test_an_overturn_needs_the_director_and_a_reason(director, viewer, evidence,
 
 
 def settings_form(current: GovernanceSettings, **changes) -> dict:
-    import json
-
+    """The add form as the Director fills it in: plain values, and one field per weight, penalty and budget."""
+    prefixes = {"weights": "weight", "penalty_points": "points", "tier_budgets": "budget"}
     data = {}
     for field in current._meta.concrete_fields:
         if field.name in ("version", "created_by", "created_at"):
             continue
         value = getattr(current, field.name)
-        data[field.name] = json.dumps(value) if isinstance(value, dict) else value
+        if field.name in prefixes:
+            data |= {f"{prefixes[field.name]}_{key}": item for key, item in value.items()}
+        else:
+            data[field.name] = value
     return data | changes
 
 
@@ -694,10 +699,19 @@ def test_the_director_publishes_a_new_settings_version_and_the_old_one_stays(dir
     [
         ({"note": ""}, "This field is required."),
         ({"promotion_threshold": 40}, "Thresholds must rise"),
-        ({"weights": '{"confidence": "0.5"}'}, "Give a weight for each of"),
+        ({"weight_confidence": "0.5"}, "Weights must add up to 1"),
+        ({"weight_accuracy": ""}, "This field is required."),
+        ({"points_timeout": "5"}, "Ensure this value is less than or equal to 0."),
         ({"retention_days": 30}, "Retention must cover"),
     ],
-    ids=["no note", "thresholds out of order", "missing weights", "retention shorter than a strike"],
+    ids=[
+        "no note",
+        "thresholds out of order",
+        "weights not adding up",
+        "a weight left out",
+        "a penalty that rewards",
+        "retention shorter than a strike",
+    ],
 )
 def test_settings_that_would_break_the_rules_are_not_published(director_client, changes, error):
     old = settings_current()
@@ -722,42 +736,28 @@ def test_a_published_version_cannot_be_edited_and_a_viewer_cannot_publish(direct
     assert GovernanceSettings.objects.count() == 1
 
 
-# --- Charts --------------------------------------------------------------------------------------------------
+# --- Charts (unfold's Chart.js components, fed by governance.charts) -------------------------------------------
 
 
-def test_the_line_chart_draws_one_point_per_value_through_one_line():
-    svg = admin_charts.line_chart([60, 63, 55, 70], labels=["a", "b", "c", "d"], title="trend")
-
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
-    assert svg.count('class="point"') == 4
-    assert svg.count("<polyline") == 1
-    assert "<title>d: 70</title>" in svg
+def _chart(html: str, section: str) -> dict:
+    """The Chart.js data of the chart inside the element with id `section`."""
+    block = html.partition(f'id="{section}"')[2]
+    raw = re.search(r'<canvas class="chart"[^>]*data-value="([^"]*)"', block).group(1)
+    return json.loads(unescape(raw))
 
 
-def test_the_line_chart_puts_higher_values_higher_on_a_fixed_scale():
-    svg = admin_charts.line_chart([0, 100], height=220)
+def test_the_reputation_line_has_one_point_per_value_and_a_level_line_per_threshold():
+    data = charts.reputation_line([60, 63, 55, 70], labels=["a", "b", "c", "d"], guides=[("promotion", 80)])
 
-    ys = [float(y) for y in re.findall(r'class="point" cx="[\d.]+" cy="([\d.]+)"', svg)]
-    assert ys[0] > ys[1]  # SVG's y grows downwards
-    assert ys == [196, 12]  # the plot's bottom and top edges
-
-
-def test_the_line_chart_says_so_when_there_is_nothing_to_draw():
-    svg = admin_charts.line_chart([])
-
-    assert "No scores yet" in svg
-    assert 'class="point"' not in svg
-
-
-def test_the_line_chart_draws_threshold_guides():
-    svg = admin_charts.line_chart([50], guides=[("promotion", 80), ("termination", 30)])
-
-    assert svg.count('class="guide"') == 2
-    assert "promotion 80" in svg
+    reputation, promotion = data["datasets"]
+    assert data["labels"] == ["a", "b", "c", "d"]
+    assert reputation["data"] == [60, 63, 55, 70]
+    assert promotion["label"] == "promotion 80" and promotion["data"] == [80, 80, 80, 80]
+    assert promotion["borderDash"]  # dashed, unlike the reputation
 
 
 def test_reputations_fall_into_ten_point_buckets_with_100_in_the_top_one():
-    buckets = admin_charts.reputation_buckets({0: 1, 9: 2, 10: 3, 55: 1, 99: 1, 100: 4})
+    buckets = charts.reputation_buckets({0: 1, 9: 2, 10: 3, 55: 1, 99: 1, 100: 4})
 
     assert len(buckets) == 10
     assert buckets[0] == ("0–9", 3)
@@ -767,22 +767,25 @@ def test_reputations_fall_into_ten_point_buckets_with_100_in_the_top_one():
     assert sum(n for _, n in buckets) == 12
 
 
-def test_the_bar_chart_draws_one_bar_per_bucket_with_the_tallest_full_height():
-    svg = admin_charts.bar_chart([("a", 2), ("b", 4), ("c", 0)], height=220)
+def test_the_bar_chart_has_one_bar_per_label_in_order():
+    data = charts.bar_chart([("a", 2), ("b", 4), ("c", 0)], label="Workers")
 
-    heights = [float(h) for h in re.findall(r'class="bar"[^>]* height="([\d.]+)"', svg)]
-    assert heights == [89, 178, 0]
-
-
-def test_chart_labels_are_escaped():
-    svg = admin_charts.bar_chart([("<script>", 1)], title='"quoted" & <b>')
-
-    assert "<script>" not in svg
-    assert "&lt;script&gt;" in svg and "&quot;quoted&quot; &amp; &lt;b&gt;" in svg
+    assert data["labels"] == ["a", "b", "c"]
+    assert data["datasets"][0]["data"] == [2, 4, 0]
 
 
 @pytest.mark.django_db
-def test_the_worker_page_draws_its_last_fifty_reputations(director_client, steady_worker):
+def test_chart_labels_are_escaped_in_the_page(director_client):
+    Worker.objects.create(model_id="w-1", reputation=50)
+    html = director_client.get(admin_url(Worker, "changelist")).content.decode()
+
+    canvas = re.search(r'<canvas class="chart"[^>]*>', html).group(0)
+    assert "&quot;labels&quot;" in canvas  # the JSON is escaped into its attribute, never raw markup
+    assert '"labels"' not in canvas
+
+
+@pytest.mark.django_db
+def test_the_worker_page_charts_its_last_fifty_reputations(director_client, steady_worker):
     start = timezone.now() - timedelta(days=60)
     ScoreRecord.objects.bulk_create(
         ScoreRecord(
@@ -801,14 +804,16 @@ def test_the_worker_page_draws_its_last_fifty_reputations(director_client, stead
 
     html = director_client.get(admin_url(steady_worker, "change")).content.decode()
 
-    chart = re.search(r'<div class="module" id="reputation-trend">.*?</svg>', html, re.S).group(0)
-    assert chart.count('class="point"') == 50
-    assert ": 45</title>" in chart and ": 94</title>" in chart  # the oldest five (40-44) are left out
-    assert ": 44</title>" not in chart
+    data = _chart(html, "reputation-trend")
+    reputation = data["datasets"][0]["data"]
+    assert reputation == list(range(45, 95))  # the newest fifty, oldest first: 40-44 are left out
+    assert len(data["labels"]) == 50
+    guides = {dataset["label"] for dataset in data["datasets"][1:]}
+    assert guides == {"promotion 80", "warning 50", "termination 30"}
 
 
 @pytest.mark.django_db
-def test_the_worker_list_draws_the_fleet_by_reputation_and_by_status(director, director_client):
+def test_the_worker_list_charts_the_fleet_by_reputation_and_by_status(director, director_client):
     for i, reputation in enumerate([5, 15, 15, 60, 100]):
         Worker.objects.create(model_id=f"w{i}", reputation=reputation)
     director_intervene(
@@ -817,12 +822,14 @@ def test_the_worker_list_draws_the_fleet_by_reputation_and_by_status(director, d
 
     html = director_client.get(admin_url(Worker, "changelist")).content.decode()
 
-    histogram = re.search(r'id="fleet-reputation">.*?</svg>', html, re.S).group(0)
-    statuses = re.search(r'id="fleet-status">.*?</svg>', html, re.S).group(0)
-    assert histogram.count('class="bar"') == 10
-    assert "<title>10–19: 2</title>" in histogram and "<title>90–100: 1</title>" in histogram
-    assert statuses.count('class="bar"') == len(Worker.Status.choices)
-    assert "<title>Active: 4</title>" in statuses and "<title>Suspended: 1</title>" in statuses
+    histogram = _chart(html, "fleet-reputation")
+    statuses = _chart(html, "fleet-status")
+    by_bucket = dict(zip(histogram["labels"], histogram["datasets"][0]["data"], strict=True))
+    by_status = dict(zip(statuses["labels"], statuses["datasets"][0]["data"], strict=True))
+    assert len(by_bucket) == 10
+    assert (by_bucket["10–19"], by_bucket["90–100"]) == (2, 1)
+    assert list(by_status) == [label for _, label in Worker.Status.choices]
+    assert (by_status["Active"], by_status["Suspended"]) == (4, 1)
 
 
 @pytest.mark.django_db
