@@ -37,6 +37,7 @@ from governance.models import (
 )
 from workforce.domain.lifecycle import GONE
 from workforce.models import Event, Task, Worker
+from workforce.selectors import system_mode
 
 CAP = 1000  # bounded counts stop here and show "1,000+"
 LEADERBOARD_SIZE = 10
@@ -120,12 +121,7 @@ def reassignments_since(*, since: datetime) -> Figure:
 
 def system_mode_now() -> dict:
     """Normal or halted, with who, since when and why (workforce.selectors.system_mode: one primary-key read)."""
-    from workforce import selectors
-
-    reader = getattr(selectors, "system_mode", None)
-    if reader is None:  # an install without the emergency halt
-        return {"halted": False, "name": "normal", "since": None, "by": "", "reason": ""}
-    mode = reader()
+    mode = system_mode()
     return {"halted": mode.halted, "name": mode.name, "since": mode.since, "by": mode.by, "reason": mode.reason}
 
 

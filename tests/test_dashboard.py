@@ -334,6 +334,16 @@ def test_a_viewer_sees_the_dashboard_but_no_link_to_intervene(viewer):
 
 
 @pytest.mark.django_db
+def test_a_halt_shows_as_the_system_mode_with_who_and_why(director, viewer):
+    from workforce.services.system import system_halt
+
+    system_halt(reason="provider outage drill", actor=director, now=timezone.now())
+    html = _client(viewer).get(reverse("admin:index")).content.decode()
+    assert 'data-figure="system-mode">Halted<' in html
+    assert "provider outage drill" in html and "director" in html
+
+
+@pytest.mark.django_db
 def test_anonymous_visitors_are_sent_to_the_login_page():
     page = Client().get(reverse("admin:index"))
     assert page.status_code == 302
