@@ -109,3 +109,15 @@ def purge_expired() -> dict:
     counts = purge(now=timezone.now(), actor_kind=PurgeLog.Actor.BEAT).counts
     _succeeded(purge_expired)
     return counts
+
+
+@shared_task(
+    acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, soft_time_limit=270, time_limit=300
+)
+def roll_up_incident_days() -> int:
+    """Beat's nightly count of the days the dashboard's incident chart has not stored yet (else a view counts them)."""
+    from governance.services.dashboard import incident_days_rollup
+
+    days = incident_days_rollup(now=timezone.now())
+    _succeeded(roll_up_incident_days)
+    return days

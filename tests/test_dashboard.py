@@ -1,6 +1,7 @@
 """The Director's dashboard (the admin index): its figures for a known fleet, the 30-day chart's rollup, beat's
 stalled jobs, who sees which links, and a query count that does not grow with the fleet or the record."""
 
+import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -271,7 +272,13 @@ def test_beat_shows_each_jobs_last_success_and_marks_the_stalled_ones():
     BeatJobRun.objects.create(name="governance.tasks.run_timers", last_success_at=NOW - timedelta(minutes=1))
     BeatJobRun.objects.create(name="governance.tasks.purge_expired", last_success_at=NOW - timedelta(days=3))
     jobs = {job.entry: job for job in read.beat_jobs(now=NOW)}
-    assert set(jobs) == {"score-workers-hourly", "run-timers", "sweep-pending-runs", "purge-expired-daily"}
+    assert set(jobs) == {
+        "score-workers-hourly",
+        "run-timers",
+        "sweep-pending-runs",
+        "purge-expired-daily",
+        "roll-up-incident-days",
+    }
     assert not jobs["run-timers"].stale
     assert jobs["purge-expired-daily"].stale  # a daily job not heard from in three days
     assert jobs["score-workers-hourly"].stale and jobs["score-workers-hourly"].last_success_at is None
@@ -398,3 +405,19 @@ def test_the_dashboard_runs_the_same_queries_for_5_and_for_50_workers_and_incide
     large = _page_queries(client)
     assert large == small
     assert small < 40
+
+
+@pytest.mark.django_db
+def test_beats_nightly_rollup_and_its_command_store_yesterday_so_the_view_counts_only_today():
+    from django.core.management import call_command
+
+    from governance.tasks import roll_up_incident_days
+
+    _fleet(timezone.now())
+    yesterday = timezone.localtime(timezone.now() - timedelta(days=1)).date()
+    assert roll_up_incident_days.apply().get() >= 1  # the task as the worker runs it
+    assert IncidentDayCount.objects.filter(day=yesterday, violation_type="").exists()
+    assert BeatJobRun.objects.filter(name="governance.tasks.roll_up_incident_days").exists()  # the dashboard sees it
+    IncidentDayCount.objects.all().delete()
+    call_command("roll_up_incident_days", stdout=io.StringIO())
+    assert IncidentDayCount.objects.filter(day=yesterday, violation_type="").exists()
