@@ -59,9 +59,9 @@ def log_in(driver, base_url: str, username: str, password: str) -> None:
     driver.get(f"{base_url}/admin/login/")
     driver.find_element("name", "username").send_keys(username)
     driver.find_element("name", "password").send_keys(password)
-    driver.find_element("css selector", "input[type=submit]").click()
-    # Wait for the logged-in page, or the next get() may abort the login's POST mid-flight.
-    driver.find_element("id", "user-tools")
+    driver.find_element("css selector", "form [type=submit]").click()
+    # Wait for the logged-in page (unfold's sidebar), or the next get() may abort the login's POST mid-flight.
+    driver.find_element("id", "nav-sidebar")
 
 
 def screenshot(driver, tmp_path, name: str) -> str:
@@ -88,12 +88,28 @@ def test_the_director_purges_an_incident_early_from_the_changelist(
     screenshot(chromium, tmp_path, "purge-confirmation")
     chromium.find_element("name", "_apply").click()
 
-    success = chromium.find_element("css selector", ".messagelist .success").text
+    success = chromium.find_element("css selector", "#content-main .bg-green-100, .bg-green-100").text
     assert success.startswith("Purged 1 chosen record.")
     assert not Incident.objects.filter(pk=incident.pk).exists()
     log = PurgeLog.objects.get()
     assert (log.actor, log.reason) == (director, "Test data from the onboarding drill")
     screenshot(chromium, tmp_path, "purge-done")
+
+
+def _chart(driver, section: str) -> dict:
+    """What Chart.js drew in the section: its datasets' lengths and the canvas' laid-out size."""
+    return driver.execute_script(
+        """
+        const canvas = document.querySelector(`#${arguments[0]} canvas.chart`);
+        const chart = Chart.getChart(canvas);
+        return {
+            points: chart.data.datasets.map((d) => d.data.length),
+            width: canvas.getBoundingClientRect().width,
+            height: canvas.getBoundingClientRect().height,
+        };
+        """,
+        section,
+    )
 
 
 def test_the_worker_pages_show_the_reputation_trend_and_the_fleet(
@@ -103,17 +119,52 @@ def test_the_worker_pages_show_the_reputation_trend_and_the_fleet(
     log_in(chromium, live_server.url, "director", PASSWORD)
 
     chromium.get(f"{live_server.url}/admin/workforce/worker/")
-    bars = len(chromium.find_elements("css selector", "#fleet-reputation svg rect.bar"))
-    status_bars = len(chromium.find_elements("css selector", "#fleet-status svg rect.bar"))
-    histogram = chromium.find_element("css selector", "#fleet-reputation svg").size
+    histogram = _chart(chromium, "fleet-reputation")
+    statuses = _chart(chromium, "fleet-status")
     screenshot(chromium, tmp_path, "worker-changelist")
     chromium.get(f"{live_server.url}/admin/workforce/worker/{worker.pk}/change/")
-    points = len(chromium.find_elements("css selector", "#reputation-trend svg circle.point"))
-    trend = chromium.find_element("css selector", "#reputation-trend svg").size
+    trend = _chart(chromium, "reputation-trend")
+    timeline = chromium.find_elements("css selector", "#disciplinary-record .aura-timeline-entry")
+    evidence = chromium.find_element("css selector", "#worker-incidents .aura-incident summary")
     screenshot(chromium, tmp_path, "worker-change")
 
-    assert bars == 10 and status_bars == len(Worker.Status.choices)
-    assert points == 31  # 30 scoring records and the incident's penalty score
-    # Laid out at a readable size, not collapsed by the admin's CSS.
+    assert histogram["points"] == [10] and statuses["points"] == [len(Worker.Status.choices)]
+    assert trend["points"][0] == 31  # 30 scoring records and the incident's penalty score
+    assert len(trend["points"]) == 4  # the reputation and three thresholds
+    assert timeline and "hallucination" in evidence.text
+    # Laid out at a readable size, not collapsed by the page's CSS.
     assert histogram["width"] > 300 and histogram["height"] > 100
     assert trend["width"] > 300 and trend["height"] > 100
+
+
+def test_at_1440_pixels_the_lists_fit_and_the_actions_clear_the_title(
+    chromium, live_server, evidence_cleared, director, fleet, tmp_path
+):
+    chromium.set_window_size(1440, 900)
+    log_in(chromium, live_server.url, "director", PASSWORD)
+
+    for page in ("governance/incident", "governance/disciplinaryaction", "workforce/worker", "workforce/event"):
+        chromium.get(f"{live_server.url}/admin/{page}/")
+        overflow = chromium.execute_script(
+            "const t = document.querySelector('#result_list'); const r = t.getBoundingClientRect();"
+            "return [r.right, document.documentElement.clientWidth, t.scrollWidth, t.clientWidth];"
+        )
+        right, viewport, scroll_width, client_width = overflow
+        assert right <= viewport + 1 and scroll_width <= client_width + 1, page
+    chromium.get(f"{live_server.url}/admin/workforce/worker/{fleet['worker'].pk}/change/")
+    screenshot(chromium, tmp_path, "worker-change-1440")
+    boxes = chromium.execute_script(
+        "const h = document.querySelector('h1'); const a = [...document.querySelectorAll('[data-aura-action]')];"
+        "return [h && h.getBoundingClientRect().toJSON(), a.map((e) => e.getBoundingClientRect().toJSON())];"
+    )
+    title, actions = boxes
+    assert actions  # the Director's interventions are offered
+    if title:
+        for box in actions:
+            apart = (
+                box["left"] >= title["right"]
+                or box["right"] <= title["left"]
+                or box["top"] >= title["bottom"]
+                or box["bottom"] <= title["top"]
+            )
+            assert apart, (title, box)
