@@ -385,6 +385,11 @@ LOGGING = {
 
 # --- The Director's control room (django-unfold) ---------------------------------------------------
 # The admin index is the Director's dashboard (governance.dashboard); the sidebar groups what the Director uses.
+# unfold's login form posts to its own URL with no `next` field: a login opened directly (not by a redirect from
+# a page) would land on Django's default /accounts/profile/, a 404. The control room is where a login leads.
+LOGIN_REDIRECT_URL = "/admin/"
+
+
 def _nav(title: str, icon: str, url_name: str, permission: str | None) -> dict:
     """One sidebar entry of the control room: an admin page, shown when governance.admin_nav says so."""
     from django.urls import reverse_lazy
