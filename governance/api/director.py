@@ -120,10 +120,12 @@ class HoldAnswerSerializer(serializers.Serializer):
     kind = serializers.CharField()
     model_id = serializers.CharField(allow_null=True)
     incident_id = serializers.UUIDField(allow_null=True)
-    reason = serializers.CharField()
+    reason = serializers.CharField(help_text="Why the hold was placed.")
+    created_by = serializers.CharField(help_text="Who placed it: user:<username> or key:<key name>.")
     created_at = serializers.DateTimeField()
+    lifted_by = serializers.CharField(allow_null=True, help_text="Who lifted it; null while the hold is open.")
     lifted_at = serializers.DateTimeField(allow_null=True)
-    lift_reason = serializers.CharField(required=False)
+    lift_reason = serializers.CharField(allow_null=True, help_text="Why it was lifted; null while the hold is open.")
 
 
 class DirectorTaskAnswerSerializer(serializers.Serializer):

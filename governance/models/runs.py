@@ -68,11 +68,16 @@ class Hold(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    created_by_label = models.CharField(
+        max_length=200, blank=True, help_text="Who placed the hold: user:... or key:... (a key has no user)."
+    )
     created_at = models.DateTimeField()
     lifted_at = models.DateTimeField(null=True, blank=True)
     lifted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    lifted_by_label = models.CharField(max_length=200, blank=True, help_text="Who lifted the hold: user:... or key:...")
+    lift_reason = models.CharField(max_length=500, blank=True, help_text="Why the hold was lifted.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -163,8 +163,11 @@ def _hold_answer(hold: Hold, worker: Worker | None, incident: Incident | None) -
         "model_id": worker.model_id if worker else None,
         "incident_id": str(incident.pk) if incident else None,
         "reason": hold.reason,
+        "created_by": hold.created_by_label,
         "created_at": _iso(hold.created_at),
+        "lifted_by": hold.lifted_by_label or None,
         "lifted_at": _iso(hold.lifted_at),
+        "lift_reason": hold.lift_reason if hold.lifted_at else None,
     }
 
 
@@ -197,8 +200,8 @@ def director_hold_place(
 
 @transaction.atomic
 def director_hold_release(*, hold_id: int, reason: str, actor, now: datetime) -> dict:
-    """Lift an open hold, with the Director's reason (kept on the inbox event); its records fall under the
-    retention purge again."""
+    """Lift an open hold, with the Director's reason (kept on the hold and the inbox event); its records fall
+    under the retention purge again."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("the Director must give a reason", field="reason")
@@ -206,7 +209,7 @@ def director_hold_release(*, hold_id: int, reason: str, actor, now: datetime) ->
     if hold is None:
         raise NotFound(f"no hold {hold_id}", field="hold_id")
     who = as_actor(actor)
-    hold = hold_lift(hold=hold, actor=actor, now=now)
+    hold = hold_lift(hold=hold, actor=actor, now=now, reason=reason)
     answer = _hold_answer(hold, hold.worker, hold.incident)
     _announce(
         "hold.lifted",
@@ -214,11 +217,11 @@ def director_hold_release(*, hold_id: int, reason: str, actor, now: datetime) ->
         now,
         hold=hold.pk,
         hold_kind=hold.kind,
-        reason=reason,
+        reason=hold.lift_reason,
         actor=who.label,
         incident_id=answer["incident_id"],
     )
-    return answer | {"lift_reason": reason}
+    return answer
 
 
 def _announce(event: str, worker: Worker | None, now: datetime, **payload) -> None:

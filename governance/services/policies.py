@@ -8,20 +8,21 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from aura_project.errors import DomainError
+from governance.domain.detection import SEVERITY_MAX, SEVERITY_MIN
 from governance.domain.ladder import ACTION_ORDER
 from governance.models import Policy
+from governance.models.policy import SEVERITY_MESSAGE
 from governance.selectors import settings_current
 from governance.services.settings import settings_publish
 from workforce.services.access import is_director
-
-SEVERITY_MAX = 32_767  # the column's range on every backend
 
 
 def policy_problems(*, severity, action) -> dict[str, str]:
     """What is wrong with a policy's new values, by field; empty when it may be saved."""
     problems: dict[str, str] = {}
-    if not isinstance(severity, int) or isinstance(severity, bool) or not 1 <= severity <= SEVERITY_MAX:
-        problems["severity"] = f"Severity is a whole number from 1 to {SEVERITY_MAX}."
+    # The reports' scale (governance.domain.detection); the column's validators and check constraint say the same.
+    if not isinstance(severity, int) or isinstance(severity, bool) or not SEVERITY_MIN <= severity <= SEVERITY_MAX:
+        problems["severity"] = SEVERITY_MESSAGE
     if action not in ACTION_ORDER:
         # Promotions, rehires, reinstatements and overturns are never a violation's consequence.
         problems["action"] = "A policy's action is one of: " + ", ".join(ACTION_ORDER) + "."
