@@ -23,10 +23,12 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: help venv dev-venv run migrate bootstrap lint schema test bench deploy-check clean
+.PHONY: help venv dev-venv run demo migrate bootstrap lint schema test bench deploy-check clean
 
 help:
 	@echo "make run           migrate, bootstrap, then web + Celery worker + beat under honcho (Ctrl-C stops all)"
+	@echo "make demo          make run plus a simulated fleet (manage.py simulate), then says where to log in"
+	@echo "                   (AURA_DEMO_ARGS='--reports 1000 --rate 5' sizes it; default --reports 500)"
 	@echo "make test          the whole test suite, in TEST_PROCESSES=2 processes (pytest args: PYTEST_ARGS='-k health -x')"
 	@echo "make migrate       apply database migrations"
 	@echo "make bootstrap     create the role groups and, once, the Director account"
@@ -69,6 +71,14 @@ bootstrap: migrate
 run: bootstrap
 	$(PY) manage.py createcachetable
 	exec env PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile
+
+# `make run` plus a fourth process (Procfile.demo) that waits for /healthz, drives a simulated fleet through the
+# API, prints where the Director logs in, then idles: honcho stops everything when any one process ends.
+# The Director's one-time password, when bootstrap creates the account, is shown again at the end.
+demo: migrate
+	$(PY) manage.py createcachetable
+	@password="$$(set -o pipefail; $(PY) manage.py bootstrap | tee /dev/stderr | sed -n 's/^  password: //p')" || exit 1; \
+	exec env AURA_DEMO_PASSWORD="$$password" PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile.demo
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

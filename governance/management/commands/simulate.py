@@ -53,7 +53,7 @@ class Profile:
 
 PROFILES = {
     "steady": Profile("steady", 0.02),
-    "sloppy": Profile("sloppy", 0.3),
+    "sloppy": Profile("sloppy", 0.35),
     "flaky": Profile("flaky", 0.02, fault_rate=0.3),
 }
 PROVIDERS = {"steady": ("openai", "anthropic", "mistral"), "sloppy": ("cheapco",), "flaky": ("flakyai",)}
@@ -107,7 +107,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--score-every",
             type=int,
-            help="tasks between the Manager's scoring rounds (default: the fleet size; 0: never)",
+            help="tasks between the Manager's scoring rounds (default: twice the fleet size; 0: never)",
         )
         parser.add_argument(
             "--capability", default="code", help="the capability the fleet has and its tasks need (default 'code')"
@@ -131,7 +131,7 @@ class Command(BaseCommand):
             raise CommandError(f"the API at {o['url']} answered {status}; is the server up, and the key a Manager's?")
         run = Run(api=api, rng=random.Random(o["seed"]), options=o, out=self.stdout)
         run.hire()
-        score_every = o["workers"] if o["score_every"] is None else o["score_every"]
+        score_every = 2 * o["workers"] if o["score_every"] is None else o["score_every"]
         progress = ProgressBar(self.stdout)
         # On a terminal the bar redraws in place; elsewhere (honcho, a log) each redraw is a line, so 20 at most.
         step = 1 if self.stdout.isatty() else max(1, o["reports"] // 20)
