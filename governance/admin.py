@@ -177,6 +177,12 @@ class ObjectActionsMixin:
 
     object_actions: tuple[str, ...] = ()
     danger_actions: frozenset[str] = frozenset()
+    # The action bar shares the header with the record's title: short labels keep the title readable.
+    object_action_labels = {
+        "purge_early": "Purge now",
+        "place_hold": "Place a hold",
+        "overturn_actions": "Overturn",
+    }
     change_form_template = "admin/aura/change_form.html"
 
     def get_urls(self):
@@ -197,7 +203,7 @@ class ObjectActionsMixin:
         return [
             (
                 name,
-                offered[name][2],
+                self.object_action_labels.get(name, offered[name][2]),
                 {
                     "variant": ActionVariant.DANGER if name in self.danger_actions else ActionVariant.DEFAULT,
                     "attrs": {"data-aura-action": name},
@@ -516,7 +522,8 @@ def evidence_html(entries):
         return str(entry)
 
     return format_html(
-        '<ol class="aura-evidence list-decimal ml-5 font-mono text-xs leading-relaxed">{}</ol>',
+        '<ol class="aura-evidence font-mono text-xs leading-relaxed" style="list-style:decimal;padding-left:1.5rem">'
+        "{}</ol>",
         format_html_join("", '<li class="whitespace-pre-wrap break-words">{}</li>', ((text(e),) for e in entries)),
     )
 

@@ -3,6 +3,7 @@
 import os
 import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -64,12 +65,16 @@ def log_in(driver, base_url: str, username: str, password: str) -> None:
     driver.find_element("id", "nav-sidebar")
 
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # git-ignored
+
+
 def screenshot(driver, tmp_path, name: str) -> str:
-    """Save the page, in the test's tmp dir and in AURA_SCREENSHOT_DIR when set (to look at it by eye)."""
+    """Save the page in the test's tmp dir and, to look at by eye, in AURA_SCREENSHOT_DIR or else artifacts/."""
     path = tmp_path / f"{name}.png"
     driver.save_screenshot(str(path))
-    if os.environ.get("AURA_SCREENSHOT_DIR"):
-        shutil.copy(path, os.path.join(os.environ["AURA_SCREENSHOT_DIR"], path.name))
+    target = Path(os.environ.get("AURA_SCREENSHOT_DIR") or ARTIFACTS)
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, target / path.name)
     return str(path)
 
 
@@ -79,7 +84,17 @@ def test_the_director_purges_an_incident_early_from_the_changelist(
     incident = fleet["incident"]
     log_in(chromium, live_server.url, "director", PASSWORD)
 
+    chromium.get(f"{live_server.url}/admin/governance/incident/{incident.pk}/change/")
+    entries = [li.text for li in chromium.find_elements("css selector", ".aura-evidence li")]
+    screenshot(chromium, tmp_path, "incident")
+    assert entries == ["made it up"]  # the evidence as a list of log entries, not JSON
     chromium.get(f"{live_server.url}/admin/governance/incident/")
+    status = chromium.find_element("css selector", "#result_list .aura-label").text
+    short = chromium.find_element("css selector", "#result_list .aura-id")
+    screenshot(chromium, tmp_path, "incident-list")
+    assert status.startswith("ACTIONED: ") and short.text == str(incident.pk)[:8]
+    assert short.get_attribute("title") == str(incident.pk)
+
     chromium.find_element("css selector", f"input[name=_selected_action][value='{incident.pk}']").click()
     chromium.find_element("css selector", "select[name=action] option[value=purge_early]").click()
     chromium.find_element("css selector", "button[name=index]").click()
