@@ -83,9 +83,10 @@ from workforce.admin import (
     ViewOnlyAdminMixin,
 )
 from workforce.domain.lifecycle import TIERS, intervention_problem
-from workforce.models import SystemMode, Worker
+from workforce.models import SystemMode, Task, Worker
 from workforce.selectors import system_mode, worker_state
 from workforce.services.system import system_halt, system_resume
+from workforce.services.tasks import task_assign_chosen, task_reassign_force
 
 # An early purge deletes in one transaction; a larger cleanup is the retention purge's job, in chunks.
 EARLY_PURGE_LIMIT = 500
@@ -1519,3 +1520,111 @@ class IncidentDayCountAdmin(InternalTableMixin, ViewOnlyAdminMixin, RoleAccessMi
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- Tasks: the Director's force-reassign and assign-to-a-chosen-worker --------------------------------------
+
+
+class ReassignForm(ReasonForm):
+    model_id = forms.CharField(
+        required=False,
+        max_length=200,
+        label="To worker (model id)",
+        help_text="Leave empty and routing chooses the best eligible other worker.",
+        widget=UnfoldAdminTextInputWidget,
+    )
+
+    field_order = ["model_id", "reason"]
+
+
+class AssignForm(ReasonForm):
+    model_id = forms.CharField(
+        max_length=200,
+        label="To worker (model id)",
+        help_text="The worker must be in service, have the capability and not have failed this task before.",
+        widget=UnfoldAdminTextInputWidget,
+    )
+
+    field_order = ["model_id", "reason"]
+
+
+@admin.action(description="Force-reassign", permissions=["director"])
+def task_force_reassign(modeladmin, request, queryset):
+    """Take each chosen task from its worker and give it to a named or the best eligible other worker."""
+    answer = _intermediate(
+        modeladmin,
+        request,
+        queryset,
+        action="task_force_reassign",
+        form_class=ReassignForm,
+        title="Force-reassign tasks",
+        submit="Reassign",
+        intro=(
+            "Each task leaves its current worker and goes, through the same assignment as the automation, to the "
+            "worker you name or else to the best eligible other one. A refused task stays where it was. The "
+            "Manager's inbox is told."
+        ),
+    )
+    if not isinstance(answer, dict):
+        return answer
+    now = timezone.now()
+    _apply_each(
+        modeladmin,
+        request,
+        queryset.order_by("pk"),
+        lambda task: task_reassign_force(
+            task=task, reason=answer["reason"], actor=request.user, now=now, model_id=answer["model_id"] or None
+        ),
+        verb="Reassigned",
+        noun="task",
+    )
+    return None
+
+
+@admin.action(description="Assign to a chosen worker", permissions=["director"])
+def task_assign_to_worker(modeladmin, request, queryset):
+    """Give each chosen waiting task to the worker the Director names."""
+    answer = _intermediate(
+        modeladmin,
+        request,
+        queryset,
+        action="task_assign_to_worker",
+        form_class=AssignForm,
+        title="Assign tasks to a chosen worker",
+        submit="Assign",
+        intro=(
+            "Each task without a worker (waiting, or never assigned) goes to the worker you name, if that worker "
+            "may take it; the refusal names why otherwise. The Manager's inbox is told."
+        ),
+    )
+    if not isinstance(answer, dict):
+        return answer
+    now = timezone.now()
+    _apply_each(
+        modeladmin,
+        request,
+        queryset.order_by("pk"),
+        lambda task: task_assign_chosen(
+            task=task, model_id=answer["model_id"], reason=answer["reason"], actor=request.user, now=now
+        ),
+        verb="Assigned",
+        noun="task",
+    )
+    return None
+
+
+admin.site.unregister(Task)
+
+
+@admin.register(Task)
+class TaskAdmin(ObjectActionsMixin, workforce_admin.TaskAdmin):
+    """Tasks, with the Director's force-reassign (a held task) and assign-to-a-chosen-worker (a waiting one)."""
+
+    actions = [task_force_reassign, task_assign_to_worker]
+    object_actions = ("task_force_reassign", "task_assign_to_worker")
+
+    def object_action_applies(self, obj, name: str) -> bool:
+        if obj.status == Task.Status.COMPLETED:
+            return False
+        held = obj.current_worker_id is not None
+        return held if name == "task_force_reassign" else not held

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from governance.models import DisciplinaryAction, GovernanceSettings, Incident, PendingSanction, Spike
@@ -334,3 +335,77 @@ def test_view_site_leads_to_the_control_room(director_client):
 
     assert 'href="/admin/"' in html
     assert director_client.get("/admin/").status_code == 200
+
+
+# --- Task interventions --------------------------------------------------------------------------------------
+
+
+def _run(client, model, objs, action: str, **form):
+    data = {"action": action, "_selected_action": [str(o.pk) for o in objs], "apply": "yes", **form}
+    return client.post(admin_url(model, "changelist"), data, follow=True)
+
+
+def _messages(response) -> str:
+    return " ".join(str(m) for m in response.context["messages"])
+
+
+def test_the_director_force_reassigns_a_task_with_a_reason(director_client, now):
+    from workforce.models import Task
+
+    first = worker_hire(actor=TEST_MANAGER, model_id="a/one", capabilities=["code"])
+    worker_hire(actor=TEST_MANAGER, model_id="b/two", capabilities=["code"])
+    task = task_register(
+        actor=TEST_MANAGER, task_id="t-1", capability="code", priority=5, model_id=first.model_id, now=now
+    )
+
+    asked = director_client.post(
+        admin_url(Task, "changelist"), {"action": "task_force_reassign", "_selected_action": [task.pk]}
+    )
+    page = _run(director_client, Task, [task], "task_force_reassign", reason="a.one is slow today", model_id="")
+
+    assert 'name="model_id"' in asked.content.decode() and 'name="reason"' in asked.content.decode()
+    task.refresh_from_db()
+    assert task.current_worker.model_id == "b/two"
+    assert "Reassigned 1 task." in _messages(page)
+    assert Event.objects.filter(task_id="t-1", kind__icontains="reassign").exists()
+
+
+def test_a_waiting_task_is_assigned_to_the_chosen_worker_and_a_refusal_is_reported(director, director_client, now):
+    from workforce.models import Task
+    from workforce.services.system import system_halt
+
+    worker_hire(actor=TEST_MANAGER, model_id="c/three", capabilities=["code"])
+    task = task_register(actor=TEST_MANAGER, task_id="t-2", capability="code", priority=5, model_id=None, now=now)
+    Task.objects.filter(pk=task.pk).update(current_worker=None, status=Task.Status.WAITING)
+    system_halt(reason="drill", actor=director, now=now)
+
+    refused = _run(director_client, Task, [task], "task_assign_to_worker", reason="drill", model_id="c/three")
+    task.refresh_from_db()
+    assert task.current_worker is None and "Refused:" in _messages(refused)
+
+    from workforce.services.system import system_resume
+
+    system_resume(reason="drill over", actor=director, now=now)
+    task.refresh_from_db()
+    if task.current_worker is None:  # the resume routes only tasks that went waiting during the halt
+        done = _run(director_client, Task, [task], "task_assign_to_worker", reason="c is free", model_id="c/three")
+        assert "Assigned 1 task." in _messages(done)
+        task.refresh_from_db()
+    assert task.current_worker.model_id == "c/three"
+
+
+def test_a_viewer_is_offered_no_task_intervention(viewer, now):
+    from workforce.models import Task
+
+    worker = worker_hire(actor=TEST_MANAGER, model_id="d/four", capabilities=["code"])
+    task = task_register(
+        actor=TEST_MANAGER, task_id="t-3", capability="code", priority=5, model_id=worker.model_id, now=now
+    )
+    client = logged_in(viewer)
+
+    listing = client.get(admin_url(Task, "changelist")).content.decode()
+    page = client.get(admin_url(task, "change")).content.decode()
+    tried = client.get(reverse("admin:workforce_task_act", args=[task.pk, "task_force_reassign"]))
+
+    assert "task_force_reassign" not in listing and "data-aura-action" not in page
+    assert tried.status_code == 403
