@@ -113,10 +113,6 @@ class HoldForm(ReasonForm):
     field_order = ["kind", "reason"]
 
 
-class ConfirmForm(forms.Form):
-    """Nothing to fill in: the button is the confirmation."""
-
-
 def _intermediate(
     modeladmin,
     request,
@@ -338,10 +334,10 @@ def lift_holds(modeladmin, request, queryset):
         request,
         queryset,
         action="lift_holds",
-        form_class=ConfirmForm,
+        form_class=ReasonForm,
         title="Lift holds",
         submit="Lift the holds",
-        intro="The records these holds cover fall under the retention purge again.",
+        intro="The records these holds cover fall under the retention purge again. Your reason stays on each hold.",
     )
     if not isinstance(answer, dict):
         return answer
@@ -350,7 +346,7 @@ def lift_holds(modeladmin, request, queryset):
         modeladmin,
         request,
         queryset,
-        lambda hold: hold_lift(hold=hold, actor=request.user, now=now),
+        lambda hold: hold_lift(hold=hold, actor=request.user, now=now, reason=answer["reason"]),
         verb="Lifted",
         noun="hold",
     )
@@ -1180,7 +1176,17 @@ class ScoringRunAdmin(ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
 class HoldAdmin(ViewOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
     """Holds are placed from a worker's or an incident's page (or list) and lifted here."""
 
-    list_display = ["kind", "worker", "incident", "reason", "created_by", "created_at", "lifted_by", "lifted_at"]
+    list_display = [
+        "kind",
+        "worker",
+        "incident",
+        "reason",
+        "created_by",
+        "created_at",
+        "lifted_by",
+        "lifted_at",
+        "lift_reason",
+    ]
     list_filter = ["kind", "lifted_at"]
     search_fields = ["worker__model_id", "reason"]
     list_select_related = ["worker", "incident", "created_by", "lifted_by"]

@@ -352,17 +352,20 @@ def test_a_hold_without_a_reason_is_not_placed(director_client, hallucinating_wo
 
 
 @pytest.mark.django_db
-def test_the_director_lifts_a_hold_with_a_confirmation_only(director, director_client, hallucinating_worker, now):
+def test_the_director_lifts_a_hold_with_a_reason(director, director_client, hallucinating_worker, now):
     hold = hold_place(kind="DIRECTOR", worker=hallucinating_worker, reason="legal review", actor=director, now=now)
 
     asked = director_client.post(
         admin_url(Hold, "changelist"), {"action": "lift_holds", "_selected_action": [str(hold.pk)]}
     )
-    page = run_action(director_client, Hold, [hold], "lift_holds")
-
-    assert "Lift the holds" in asked.content.decode()
+    unexplained = run_action(director_client, Hold, [hold], "lift_holds")
     hold.refresh_from_db()
-    assert hold.lifted_by == director and hold.lifted_at is not None
+    assert hold.lifted_at is None and unexplained.status_code == 200
+    page = run_action(director_client, Hold, [hold], "lift_holds", reason="review closed")
+
+    assert "Lift the holds" in asked.content.decode() and 'name="reason"' in asked.content.decode()
+    hold.refresh_from_db()
+    assert hold.lifted_by == director and hold.lifted_at is not None and hold.lift_reason == "review closed"
     assert "Lifted 1 hold." in messages_of(page)
 
 
