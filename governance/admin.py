@@ -11,6 +11,7 @@ The Worker admin is registered from workforce.admin and extended here: its actio
 services and records, and workforce never imports governance.
 """
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -383,7 +384,20 @@ def overturn_actions(modeladmin, request, queryset):
     return None
 
 
-def _intervention(action: str, verb: str, description: str, intro: str):
+class SuspendForm(ReasonForm):
+    hours = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=24 * 365,
+        label="Length (hours)",
+        help_text="Leave empty for the settings' suspension length.",
+        widget=UnfoldAdminIntegerFieldWidget,
+    )
+
+    field_order = ["hours", "reason"]
+
+
+def _intervention(action: str, verb: str, description: str, intro: str, form_class: type[forms.Form] = ReasonForm):
     """An admin action applying one Director's intervention to each chosen worker."""
 
     def intervene(modeladmin, request, queryset):
@@ -392,7 +406,7 @@ def _intervention(action: str, verb: str, description: str, intro: str):
             request,
             queryset,
             action=intervene.__name__,
-            form_class=ReasonForm,
+            form_class=form_class,
             title=description,
             submit=description,
             intro=intro,
@@ -400,12 +414,13 @@ def _intervention(action: str, verb: str, description: str, intro: str):
         if not isinstance(answer, dict):
             return answer
         now = timezone.now()
+        until = now + timedelta(hours=answer["hours"]) if answer.get("hours") else None
         _apply_each(
             modeladmin,
             request,
             queryset,
             lambda worker: director_intervene(
-                worker=worker, action=action, reason=answer["reason"], actor=request.user, now=now
+                worker=worker, action=action, reason=answer["reason"], actor=request.user, now=now, until=until
             ),
             verb=verb,
             noun="worker",
@@ -420,7 +435,14 @@ worker_rehire = _intervention(
     "REHIRE", "Rehired", "Rehire", "A terminated worker comes back as a JUNIOR on PROBATION. Blacklisted: never."
 )
 worker_suspend = _intervention(
-    "SUSPEND", "Suspended", "Suspend", "The worker is not routed until the suspension ends; its tasks move on."
+    "SUSPEND",
+    "Suspended",
+    "Suspend",
+    "The worker is not routed until the suspension ends; its tasks move on.",
+    form_class=SuspendForm,
+)
+worker_reinstate = _intervention(
+    "REINSTATE", "Reinstated", "Reinstate", "A suspended or cooling-down worker is routed again now."
 )
 worker_terminate = _intervention(
     "TERMINATE", "Terminated", "Terminate", "The worker is disabled and its open tasks are reassigned."
@@ -433,6 +455,7 @@ worker_blacklist = _intervention(
 INTERVENTION_ACTIONS = {
     "worker_rehire": "REHIRE",
     "worker_suspend": "SUSPEND",
+    "worker_reinstate": "REINSTATE",
     "worker_terminate": "TERMINATE",
     "worker_blacklist": "BLACKLIST",
 }
@@ -1304,8 +1327,15 @@ class WorkerAdmin(ObjectActionsMixin, workforce_admin.WorkerAdmin):
     change_form_template = "admin/workforce/worker/change_form.html"
     change_list_template = "admin/aura/tools_change_list.html"
     list_before_template = "admin/workforce/worker/fleet_charts.html"
-    actions = [worker_suspend, worker_terminate, worker_blacklist, worker_rehire, place_hold]
-    object_actions = ("worker_suspend", "worker_terminate", "worker_blacklist", "worker_rehire", "place_hold")
+    actions = [worker_suspend, worker_reinstate, worker_terminate, worker_blacklist, worker_rehire, place_hold]
+    object_actions = (
+        "worker_suspend",
+        "worker_reinstate",
+        "worker_terminate",
+        "worker_blacklist",
+        "worker_rehire",
+        "place_hold",
+    )
     danger_actions = frozenset({"worker_terminate", "worker_blacklist"})
 
     def object_action_applies(self, obj, name: str) -> bool:

@@ -409,3 +409,25 @@ def test_a_viewer_is_offered_no_task_intervention(viewer, now):
 
     assert "task_force_reassign" not in listing and "data-aura-action" not in page
     assert tried.status_code == 403
+
+
+# --- Worker interventions: a suspension's length, the reinstatement -------------------------------------------
+
+
+def test_the_director_suspends_for_a_chosen_length_then_reinstates(director, director_client, now):
+    worker = worker_hire(actor=TEST_MANAGER, model_id="e/five", capabilities=["code"])
+
+    _run(director_client, Worker, [worker], "worker_suspend", reason="flaky today", hours="6")
+    worker.refresh_from_db()
+    suspension = DisciplinaryAction.objects.get(worker=worker, action="SUSPEND")
+    page = director_client.get(admin_url(worker, "change")).content.decode()
+    done = _run(director_client, Worker, [worker], "worker_reinstate", reason="provider fixed")
+
+    assert worker.status == Worker.Status.SUSPENDED
+    hours = (suspension.effective_until - suspension.created_at).total_seconds() / 3600
+    assert round(hours) == 6
+    assert 'data-aura-action="worker_reinstate"' in page
+    worker.refresh_from_db()
+    assert worker.status == Worker.Status.ACTIVE and "Reinstated 1 worker." in _messages(done)
+    reinstatement = DisciplinaryAction.objects.get(worker=worker, action="REINSTATE")
+    assert (reinstatement.actor, reinstatement.reason) == (director, "provider fixed")
