@@ -18,11 +18,18 @@ _evidence = import_module("governance.migrations.0004_append_only_triggers")
 _history = import_module("governance.migrations.0010_history_append_only")
 _record = import_module("governance.migrations.0015_record_append_only")
 _mode = import_module("governance.migrations.0017_system_mode_history_append_only")
+_finding = import_module("governance.migrations.0019_findings_detector_settings")
 
 INCIDENT = "governance_incident"
 INCIDENT_MUTABLE_COLUMNS = tuple(_evidence.INCIDENT_MUTABLE_COLUMNS)
 APPEND_ONLY = tuple(
-    [*_evidence.APPEND_ONLY_TABLES, *_history.HISTORY_TABLES, *_record.APPEND_ONLY_TABLES, *_mode.HISTORY_TABLES]
+    [
+        *_evidence.APPEND_ONLY_TABLES,
+        *_history.HISTORY_TABLES,
+        *_record.APPEND_ONLY_TABLES,
+        *_mode.HISTORY_TABLES,
+        *_finding.APPEND_ONLY_TABLES,
+    ]
 )
 RUN_ITEMS = _record.RUN_ITEM_TABLE
 RUN_ITEM_SETTABLE = tuple(_record.RUN_ITEM_SETTABLE)

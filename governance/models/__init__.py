@@ -1,6 +1,7 @@
 from governance.models.commands import CommandRecord
 from governance.models.dashboard import BeatJobRun, IncidentDayCount
 from governance.models.discipline import DisciplinaryAction, ScoreRecord
+from governance.models.finding import Finding
 from governance.models.incident import Incident, Penalty
 from governance.models.policy import Action, Policy
 from governance.models.purge import PurgePermit
@@ -17,6 +18,7 @@ __all__ = [
     "BeatJobRun",
     "CommandRecord",
     "DisciplinaryAction",
+    "Finding",
     "GovernanceSettings",
     "Hold",
     "Incident",

@@ -29,6 +29,8 @@ class AuditRecord(models.Model):
     confidence = models.FloatField(null=True, blank=True, help_text="0-1.")
     error_kind = models.CharField(max_length=30, blank=True)
     logs = models.JSONField(default=list)
+    # Null when the report carried none (every seed payload): the detectors that read an output then skip it.
+    output = models.JSONField(null=True, blank=True, help_text="The worker's output, text or JSON, as reported.")
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     incident = models.OneToOneField(
         "governance.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="report"

@@ -54,6 +54,10 @@ class GovernanceSettings(models.Model):
     # Auditor
     timeout_ms = models.PositiveIntegerField(default=60000)
     evidence_entries = models.PositiveSmallIntegerField(default=5)
+    # Only the Director's choices are stored; a detector not named runs with its registry default (one source:
+    # governance.domain.detectors.REGISTRY).
+    detector_modes = models.JSONField(default=dict, blank=True, help_text="{detector: enforce|observe|off}.")
+    detector_thresholds = models.JSONField(default=dict, blank=True, help_text="{detector: threshold}.")
     # HR
     repeat_window_days = models.PositiveSmallIntegerField(default=90)
     repeat_terminate_count = models.PositiveSmallIntegerField(default=3)

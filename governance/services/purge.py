@@ -1,13 +1,13 @@
 """Retention purge and the Director's early purge.
 
-Design note. The disciplinary record is kept for `retention_days` (365 by default) and then deleted, on
-beat's daily tick or by `manage.py purge_expired`. What goes: reports (AuditRecord), incidents, disciplinary
-actions, scores, penalties and Manager events older than the cutoff, and the Historical* rows of every one
-of them, or the purged data would live on in its history. So do the copies: batch audit runs finished
-before the cutoff, with their items (each holds the report it carried and its answer), and the stored
-answers to Idempotency-Key commands (CommandRecord). An item whose report is purged while its run stays (an
-early purge, a report id sent again in a newer batch) has its payload and result replaced by a stub naming
-the report id. What stays:
+Design note. The disciplinary record is kept for `retention_days` (365 by default) and then deleted, on beat's
+daily tick or by `manage.py purge_expired`. What goes: reports (AuditRecord) with the detectors' findings on
+them, incidents, disciplinary actions, scores, penalties and Manager events older than the cutoff, and the
+Historical* rows of every one of them, or the purged data would live on in its history. So do the copies:
+batch audit runs finished before the cutoff, with their items (each holds the report it carried and its
+answer), and the stored answers to Idempotency-Key commands (CommandRecord). An item whose report is purged
+while its run stays (an early purge, a report id sent again in a newer batch) has its payload and result
+replaced by a stub naming the report id. What stays:
 - everything under an open Hold (an appeal or a Director's hold), on the worker or the incident: its
   records, the Manager events naming the worker or the incident, and the batch runs that carried them;
 - anything a kept record still points at: an incident whose report, action or penalty is kept, and an
@@ -51,6 +51,7 @@ from governance.models import (
     AuditRunItem,
     CommandRecord,
     DisciplinaryAction,
+    Finding,
     Hold,
     Incident,
     Penalty,
@@ -143,6 +144,8 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
         .exclude(overturned_by__worker_id__in=workers)
     )
     reports = _objects(AuditRecord).filter(received_at__lt=cutoff).exclude(held)
+    # A finding goes with its report, and stays with it (a held report keeps its findings).
+    findings = _objects(Finding).filter(audit_record_id__in=reports.values("pk"))
     scores = _objects(ScoreRecord).filter(created_at__lt=cutoff).exclude(held)
     # Held sanctions are review rows, not evidence: they go with their incident, or when old enough.
     reviews = _objects(PendingSanction).filter(created_at__lt=cutoff).exclude(held)
@@ -151,6 +154,7 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
         (PendingSanction, reviews),  # before the actions a confirmed one points at
         (DisciplinaryAction, actions),
         (ScoreRecord, scores),
+        (Finding, findings),  # before the reports and incidents they point at
         (AuditRecord, reports),
         (
             Incident,
@@ -163,6 +167,7 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
             .exclude(pk__in=_kept_children_of_incidents(Penalty, penalties))
             .exclude(pk__in=_kept_children_of_incidents(DisciplinaryAction, actions))
             .exclude(pk__in=_kept_children_of_incidents(AuditRecord, reports))
+            .exclude(pk__in=_kept_children_of_incidents(Finding, findings))
             .exclude(pk__in=_kept_children_of_incidents(ScoreRecord, scores))
             .exclude(pk__in=_kept_children_of_incidents(PendingSanction, reviews)),
         ),
@@ -624,6 +629,14 @@ def _early_purge_plan(model: type[Model], rows: QuerySet) -> list[tuple[type[Mod
                     .values_list("pk", flat=True)
                 ),
             ),
+            (
+                Finding,
+                list(
+                    _objects(Finding)
+                    .filter(Q(incident_id__in=chosen) | Q(audit_record__incident_id__in=chosen))
+                    .values_list("pk", flat=True)
+                ),
+            ),
             (AuditRecord, list(_objects(AuditRecord).filter(incident_id__in=chosen).values_list("pk", flat=True))),
             (Incident, chosen),
         ]
@@ -632,4 +645,9 @@ def _early_purge_plan(model: type[Model], rows: QuerySet) -> list[tuple[type[Mod
         actions = sorted(set(chosen) | set(overturns), reverse=True)
         reviews = list(_objects(PendingSanction).filter(applied_id__in=actions).values_list("pk", flat=True))
         return [(PendingSanction, reviews), (DisciplinaryAction, actions)]
+    if model is AuditRecord:  # a report's findings go with it
+        return [
+            (Finding, list(_objects(Finding).filter(audit_record_id__in=chosen).values_list("pk", flat=True))),
+            (model, chosen),
+        ]
     return [(model, chosen)]

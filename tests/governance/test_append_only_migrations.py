@@ -14,6 +14,7 @@ append_only = import_module("governance.migrations.0004_append_only_triggers")
 history_append_only = import_module("governance.migrations.0010_history_append_only")
 record_append_only = import_module("governance.migrations.0015_record_append_only")
 mode_append_only = import_module("governance.migrations.0017_system_mode_history_append_only")
+finding_append_only = import_module("governance.migrations.0019_findings_detector_settings")
 
 # 0004's twelve triggers, laid again by 0008: every UPDATE on the append-only tables and the incident's,
 # every DELETE on all six.
@@ -36,7 +37,13 @@ MODE_TRIGGERS = {
     for table in mode_append_only.HISTORY_TABLES
     for operation in ("update", "delete")
 }
-ALL_TRIGGERS = EVIDENCE_TRIGGERS | HISTORY_TRIGGERS | RECORD_TRIGGERS | MODE_TRIGGERS
+# 0019's: the detectors' findings.
+FINDING_TRIGGERS = {
+    f"{table}_append_only_{operation}"
+    for table in finding_append_only.APPEND_ONLY_TABLES
+    for operation in ("update", "delete")
+}
+ALL_TRIGGERS = EVIDENCE_TRIGGERS | HISTORY_TRIGGERS | RECORD_TRIGGERS | MODE_TRIGGERS | FINDING_TRIGGERS
 
 
 def append_only_triggers() -> set[str]:
@@ -59,6 +66,7 @@ def test_a_fully_migrated_database_has_every_append_only_trigger(db):
     assert len(HISTORY_TRIGGERS) == 10
     assert len(RECORD_TRIGGERS) == 16
     assert len(MODE_TRIGGERS) == 2
+    assert len(FINDING_TRIGGERS) == 2
     assert append_only_triggers() == ALL_TRIGGERS
 
 
