@@ -481,6 +481,8 @@ UNFOLD = {
                     _nav("Groups (roles)", "badge", "auth_group", "superuser"),
                     _nav("Beat job runs", "schedule", "governance_beatjobrun", "superuser"),
                     _nav("Incident day counts", "calendar_month", "governance_incidentdaycount", "superuser"),
+                    _nav("Login attempts (lockouts)", "lock_person", "axes_accessattempt", "superuser"),
+                    _nav("Login failures", "no_accounts", "axes_accessfailurelog", "superuser"),
                 ],
             },
         ],

@@ -433,3 +433,10 @@ def test_the_director_suspends_for_a_chosen_length_then_reinstates(director, dir
     assert worker.status == Worker.Status.ACTIVE and "Reinstated 1 worker." in _messages(done)
     reinstatement = DisciplinaryAction.objects.get(worker=worker, action="REINSTATE")
     assert (reinstatement.actor, reinstatement.reason) == (director, "provider fixed")
+
+
+def test_every_admin_page_is_unfolds():
+    from django.contrib import admin
+    from unfold.admin import ModelAdmin
+
+    assert [m._meta.label for m, a in admin.site._registry.items() if not isinstance(a, ModelAdmin)] == []

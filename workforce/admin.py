@@ -8,6 +8,7 @@ reading: simple-history's "revert" would restore an old status or tier with no r
 """
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -290,3 +291,19 @@ class UserAdmin(InternalTableMixin, BaseUserAdmin, ModelAdmin):
 @admin.register(Group)
 class GroupAdmin(InternalTableMixin, BaseGroupAdmin, ModelAdmin):
     pass
+
+
+# django-axes' login attempts and lockouts (the admin login's guard), in the same look; as before, only whoever
+# holds Django's permissions on them (a superuser) sees them. Unlocking is documented in docs/operations.md.
+if apps.is_installed("axes"):
+    from axes import admin as axes_admin
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    for _model, _base in (
+        (AccessAttempt, axes_admin.AccessAttemptAdmin),
+        (AccessLog, axes_admin.AccessLogAdmin),
+        (AccessFailureLog, axes_admin.AccessFailureLogAdmin),
+    ):
+        if admin.site.is_registered(_model):
+            admin.site.unregister(_model)
+            admin.site.register(_model, type(_base.__name__, (_base, ModelAdmin), {}))
