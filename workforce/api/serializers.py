@@ -1,6 +1,15 @@
+import json
+
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
 from rest_framework import serializers
 
+from workforce.api.fields import StoredJSONField
 from workforce.models import Assignment, Event, Task, Worker
+
+TASK_TEXT_MAX = 100_000  # characters of the instructions, and of each source
+TASK_SOURCES_MAX = 50
+OUTPUT_SCHEMA_MAX = 100_000  # characters of the schema, serialized
 
 
 class WorkerSerializer(serializers.ModelSerializer):
@@ -82,6 +91,51 @@ class TaskRegisterSerializer(serializers.Serializer):
     capability = serializers.CharField(max_length=100)
     priority = serializers.IntegerField(min_value=1, max_value=10, required=False, default=5)
     model_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
+    # What the Auditor's detectors read; all optional (governance.domain.detectors).
+    instructions = serializers.CharField(
+        max_length=TASK_TEXT_MAX,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        default=None,
+        help_text="The task's instructions to the worker: what an on-task output is about.",
+    )
+    sources = serializers.ListField(
+        child=serializers.CharField(max_length=TASK_TEXT_MAX, allow_blank=True, trim_whitespace=False),
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=TASK_SOURCES_MAX,
+        help_text="Reference texts the worker was given: the claims of its output should rest on them.",
+    )
+    output_schema = StoredJSONField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A JSON Schema (an object) that the worker's output must follow.",
+    )
+
+    def validate_sources(self, value):
+        if value is not None and len(json.dumps(value)) > TASK_TEXT_MAX * 2:
+            raise serializers.ValidationError(f"The sources may hold {TASK_TEXT_MAX * 2} characters in all.")
+        return value
+
+    def validate_output_schema(self, value):
+        if value is None:
+            return value
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("A JSON Schema here is an object.")
+        if len(json.dumps(value)) > OUTPUT_SCHEMA_MAX:
+            raise serializers.ValidationError(f"The schema may hold {OUTPUT_SCHEMA_MAX} characters serialized.")
+        try:
+            validator_for(value).check_schema(value)
+        except SchemaError as exc:
+            where = "/".join(str(p) for p in exc.absolute_path)
+            raise serializers.ValidationError(
+                f"Not a valid JSON Schema: {exc.message}" + (f" (at /{where})" if where else "")
+            ) from None
+        return value
 
 
 class TaskAssignSerializer(serializers.Serializer):

@@ -25,6 +25,12 @@ class Task(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     needs_director = models.BooleanField(default=False, help_text="Nobody eligible is left; the Director must act.")
+    # What the Auditor's detectors read (governance.domain.detectors). Null when the Manager gave none, which
+    # differs from an empty text or list, and lets the columns be added in place (no table rebuild on SQLite,
+    # which would drop the history table's append-only triggers).
+    instructions = models.TextField(null=True, blank=True, help_text="The task's instructions to the worker.")
+    sources = models.JSONField(null=True, blank=True, help_text="Reference texts the worker was given.")
+    output_schema = models.JSONField(null=True, blank=True, help_text="The JSON Schema the output must follow.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -14,14 +14,33 @@ from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 
 
-def task_register(*, task_id: str, capability: str, priority: int, model_id: str | None, now: datetime, actor) -> Task:
-    """Register the Manager's task, and assign it to the named worker if there is one."""
+def task_register(
+    *,
+    task_id: str,
+    capability: str,
+    priority: int,
+    model_id: str | None,
+    now: datetime,
+    actor,
+    instructions: str | None = None,
+    sources: list[str] | None = None,
+    output_schema: dict | None = None,
+) -> Task:
+    """Register the Manager's task, and assign it to the named worker if there is one. The instructions, sources
+    and output schema, when given, are what the Auditor's detectors check the worker's output against."""
     actor = actor_require(actor, "task")
     with acting(actor), transaction.atomic():
         outbox = Outbox(now)
         try:
             with transaction.atomic():
-                task = Task.objects.create(task_id=task_id, capability=capability, priority=priority)
+                task = Task.objects.create(
+                    task_id=task_id,
+                    capability=capability,
+                    priority=priority,
+                    instructions=instructions,
+                    sources=sources,
+                    output_schema=output_schema,
+                )
         except IntegrityError:
             raise Conflict(f"task {task_id!r} is already registered", field="task_id") from None
         if model_id:
@@ -296,9 +315,7 @@ def task_assign_chosen(*, task: Task, model_id: str, reason: str, actor, now: da
         task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)
         if task.current_worker_id is not None and task.status != Task.Status.COMPLETED:
             holder = Worker.objects.only("model_id").get(pk=task.current_worker_id)
-            raise Conflict(
-                f"task {task.task_id!r} is held by {holder.model_id}; reassign it instead", field="task_id"
-            )
+            raise Conflict(f"task {task.task_id!r} is held by {holder.model_id}; reassign it instead", field="task_id")
         outbox = Outbox(now)
         worker = task_assign(
             task=task,
