@@ -825,6 +825,11 @@ POINT_KEYS = list(scoring.DEFAULT_PENALTY_POINTS)
 BUDGET_KEYS = list(TIERS)
 
 
+def _rows(names: list[str], per_row: int) -> list[tuple[str, ...]]:
+    """Fieldset rows of `per_row` fields each: a label stays readable beside its input."""
+    return [tuple(names[i : i + per_row]) for i in range(0, len(names), per_row)]
+
+
 def _mapping_fields() -> dict[str, forms.Field]:
     """One form field per weight, penalty and tier budget: their keys come from the rules' own constants."""
     fields: dict[str, forms.Field] = {}
@@ -939,9 +944,9 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
     date_hierarchy = "created_at"
     fieldsets = [
         (None, {"fields": ["note"]}),
-        ("Score weights (add up to 1)", {"fields": [tuple(f"weight_{key}" for key in WEIGHT_KEYS)]}),
-        ("Penalty points (zero or negative)", {"fields": [tuple(f"points_{key}" for key in POINT_KEYS)]}),
-        ("Tier budgets", {"fields": [tuple(f"budget_{key}" for key in BUDGET_KEYS)]}),
+        ("Score weights (add up to 1)", {"fields": _rows([f"weight_{key}" for key in WEIGHT_KEYS], 3)}),
+        ("Penalty points (zero or negative)", {"fields": _rows([f"points_{key}" for key in POINT_KEYS], 2)}),
+        ("Tier budgets", {"fields": _rows([f"budget_{key}" for key in BUDGET_KEYS], 2)}),
         (
             "Accountant",
             {
