@@ -33,6 +33,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "purge_early": frozenset(),
     "purge": frozenset({SYSTEM}),
     "halt": frozenset(),
+    # A detector's mode: the Director, and the oversight's automatic switch to observe (issue 11).
+    "detector_mode": frozenset({SYSTEM}),
 }
 
 
