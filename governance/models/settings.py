@@ -3,7 +3,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from aura_project.history import ActorHistory, history_user
-from governance.domain import scoring
+from governance.domain import oversight, scoring
 from workforce.domain.lifecycle import DEFAULT_TIER_BUDGETS
 
 # One source for each default: the rules' own constants, stored as the JSON the settings keep.
@@ -58,6 +58,17 @@ class GovernanceSettings(models.Model):
     # governance.domain.detectors.REGISTRY).
     detector_modes = models.JSONField(default=dict, blank=True, help_text="{detector: enforce|observe|off}.")
     detector_thresholds = models.JSONField(default=dict, blank=True, help_text="{detector: threshold}.")
+    # The auditors are audited (governance.services.oversight): a detector in enforce mode whose sanctions the
+    # Director overturns this often is switched to observe.
+    overturn_observe_pct = models.PositiveSmallIntegerField(
+        default=oversight.DEFAULT_OBSERVE_PCT, help_text="Overturn rate, in percent, above which a detector observes."
+    )
+    overturn_observe_min_sanctions = models.PositiveIntegerField(
+        default=oversight.DEFAULT_MIN_SANCTIONS, help_text="Sanctions in the window before the rate is judged."
+    )
+    overturn_window_days = models.PositiveSmallIntegerField(
+        default=oversight.DEFAULT_WINDOW_DAYS, help_text="The rolling window of the overturn rate, in days."
+    )
     # HR
     repeat_window_days = models.PositiveSmallIntegerField(default=90)
     repeat_terminate_count = models.PositiveSmallIntegerField(default=3)

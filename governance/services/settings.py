@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from aura_project.errors import DomainError
+from governance.domain.oversight import oversight_problems
 from governance.domain.scoring import DEFAULT_WEIGHTS
 from governance.models import GovernanceSettings
 from workforce.domain.lifecycle import TIERS
@@ -64,6 +65,13 @@ def settings_problems(values: Mapping) -> dict[str, str]:
     for name in AT_LEAST_ONE:
         if values.get(name) is not None and values[name] < 1:
             problems[name] = "Must be at least 1."
+    problems.update(
+        oversight_problems(
+            observe_pct=values.get("overturn_observe_pct"),
+            min_sanctions=values.get("overturn_observe_min_sanctions"),
+            window_days=values.get("overturn_window_days"),
+        )
+    )
     # HR reads a worker's record back `retention_days`: a shorter retention would forget standing strikes.
     windows = [values.get(n) or 0 for n in ("strike_active_days", "warning_active_days", "repeat_window_days")]
     retention = values.get("retention_days")
