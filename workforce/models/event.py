@@ -16,6 +16,8 @@ class Event(models.Model):
         GOVERNANCE_SPIKE = "governance.spike", "Sanctions spike: held for review"
         SANCTION_HELD = "sanction.held", "Sanction held for the Director's review"
         SANCTION_REVIEWED = "sanction.reviewed", "Held sanction confirmed or dismissed"
+        SANCTION_ESCALATED = "sanction.escalated", "Senior's sanction waiting for the Director"
+        SANCTION_APPLIED_ITSELF = "sanction.applied_itself", "Senior's sanction applied itself, unanswered"
         SYSTEM_HALTED = "system.halted", "System halted by the Director"
         SYSTEM_RESUMED = "system.resumed", "System resumed by the Director"
         HOLD_PLACED = "hold.placed", "Hold placed by the Director"
