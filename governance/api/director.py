@@ -13,8 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.api.views import COMMAND_KEY_MAX, _idempotency_key, _idempotency_parameter
+from governance.domain.detectors import MODES
 from governance.models import Hold
 from governance.services import director as d
+from governance.services.detectors import detector_mode_set
 from workforce.api.permissions import IsDirector, RecordsReader
 
 REASON_MAX = 500
@@ -73,6 +75,13 @@ class HoldPlaceSerializer(DirectorReasonSerializer):
         if attrs["model_id"] is None and attrs["incident_id"] is None:
             raise serializers.ValidationError({"model_id": ["name a worker (model_id) or an incident (incident_id)"]})
         return attrs
+
+
+class DetectorModeSerializer(DirectorReasonSerializer):
+    mode = serializers.ChoiceField(
+        choices=MODES,
+        help_text="enforce: findings are violations and go to HR; observe: recorded, sanction nobody; off: not run.",
+    )
 
 
 # --- Output --------------------------------------------------------------------------------------------------
@@ -134,6 +143,16 @@ class DirectorTaskAnswerSerializer(serializers.Serializer):
     model_id = serializers.CharField(allow_null=True, help_text="The worker that holds the task now.")
     previous = serializers.CharField(allow_null=True, help_text="The worker it was taken from, if any.")
     attempts = serializers.IntegerField()
+
+
+class DetectorModeAnswerSerializer(serializers.Serializer):
+    detector = serializers.CharField()
+    before = serializers.CharField(help_text="The mode it had.")
+    mode = serializers.CharField(help_text="The mode it has now.")
+    changed = serializers.BooleanField(help_text="False when it already had this mode: nothing was published.")
+    settings_version = serializers.IntegerField(help_text="The settings version in force after the command.")
+    actor = serializers.CharField(help_text="Who acted: user:<name> or key:<name>.")
+    reason = serializers.CharField(help_text="The new version's note (who, what and why); empty if unchanged.")
 
 
 class SystemModeSerializer(serializers.Serializer):
@@ -396,6 +415,26 @@ class ResumeView(_Command):
     )
     def post(self, request):
         return super().post(request)
+
+
+class DetectorModeView(_Command):
+    command, input_serializer = "detector_mode", DetectorModeSerializer
+
+    def perform(self, data, *, now, name):
+        change = detector_mode_set(
+            name=name, mode=data["mode"], reason=data["reason"], actor=self.request.user, now=now
+        )
+        return change.as_dict()
+
+    @_command_schema(
+        DetectorModeSerializer,
+        DetectorModeAnswerSerializer,
+        summary="Set a detector's mode",
+        more="Publishes a new governance settings version naming the Director and the reason; the mode it already "
+        "has publishes nothing. An unknown detector is a 404 naming `name`.",
+    )
+    def post(self, request, name: str):
+        return super().post(request, name=name)
 
 
 class ModeView(APIView):

@@ -1,3 +1,5 @@
+import json
+
 from rest_framework import serializers
 
 from governance.domain.detection import SEVERITY_MAX, SEVERITY_MIN
@@ -10,6 +12,7 @@ from workforce.api.serializers import WorkerSerializer
 
 MAX_BATCH = 1000
 REPORT_ID_MAX = 200  # AuditRecord.report_id
+OUTPUT_MAX = 100_000  # characters of a report's output, serialized as JSON
 
 
 class RateField(serializers.FloatField):
@@ -53,6 +56,26 @@ class AuditReportSerializer(serializers.Serializer):
     confidence = RateField()
     error_kind = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     report_id = serializers.CharField(max_length=REPORT_ID_MAX, required=False, allow_null=True, default=None)
+    # No default: a report without an output (every seed payload) is stored, fingerprinted and batched as before.
+    output = StoredJSONField(
+        required=False,
+        allow_null=True,
+        help_text=f"The worker's output, text or any JSON value, at most {OUTPUT_MAX} characters serialized. The "
+        "detectors read it: format.json_schema against the task's output_schema, the text detectors against its "
+        "instructions and sources.",
+    )
+
+    def validate_output(self, value):
+        if value is not None and len(json.dumps(value, ensure_ascii=False)) > OUTPUT_MAX:
+            raise serializers.ValidationError(f"Ensure the output has no more than {OUTPUT_MAX} characters serialized.")
+        return value
+
+
+class FindingAnswerSerializer(serializers.Serializer):
+    detector = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["enforce", "observe"])
+    violation_type = serializers.CharField()
+    score = serializers.FloatField()
 
 
 class AuditResultSerializer(serializers.Serializer):
@@ -70,6 +93,27 @@ class AuditResultSerializer(serializers.Serializer):
     worker_status = serializers.CharField(required=False)
     reputation = serializers.IntegerField(required=False)
     policy_version = serializers.IntegerField(required=False)
+    findings = FindingAnswerSerializer(
+        many=True,
+        required=False,
+        help_text="What the detectors found, when they found anything: enforced findings are the violations, "
+        "observed ones sanction nobody.",
+    )
+
+
+class DetectorSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="Stable; stored on every finding.")
+    version = serializers.CharField(help_text="The rule's version; stored on every finding.")
+    mode = serializers.ChoiceField(choices=["enforce", "observe", "off"], help_text="The mode in force.")
+    default_mode = serializers.ChoiceField(choices=["enforce", "observe", "off"])
+    threshold = serializers.FloatField(allow_null=True, help_text="The threshold in force; null if it has none.")
+    default_threshold = serializers.FloatField(allow_null=True)
+    threshold_setting = serializers.CharField(
+        allow_null=True, help_text="The settings field its threshold is set in (detector_thresholds or its own)."
+    )
+    violation_types = serializers.ListField(child=serializers.CharField())
+    reads = serializers.ListField(child=serializers.CharField(), help_text="The inputs it reads.")
+    description = serializers.CharField()
 
 
 class AuditBatchSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from governance.api import director, views
+from governance.api import director, oversight, views
 
 # The Director's interventions (governance.api.director). Worker and task ids may hold slashes: the command is
 # the last segment.
@@ -40,12 +40,15 @@ director_patterns = [
     path("director/holds/<int:hold_id>/release/", director.HoldReleaseView.as_view(), name="director-hold-release"),
     path("director/tasks/<path:task_id>/reassign/", director.TaskReassignView.as_view(), name="director-reassign"),
     path("director/tasks/<path:task_id>/assign/", director.TaskAssignView.as_view(), name="director-assign"),
+    path("director/detectors/<str:name>/mode/", director.DetectorModeView.as_view(), name="director-detector-mode"),
 ]
 
 urlpatterns = director_patterns + [
     path("audit/", views.AuditView.as_view(), name="audit"),
     path("audit/batch/", views.AuditBatchView.as_view(), name="audit-batch"),
     path("audit-runs/<uuid:run_id>/", views.AuditRunDetailView.as_view(), name="audit-run-detail"),
+    path("detectors/oversight/", oversight.DetectorOversightView.as_view(), name="detector-oversight"),
+    path("detectors/", views.DetectorListView.as_view(), name="detector-list"),
     path("enforce/", views.EnforceView.as_view(), name="enforce"),
     path("score/", views.ScoreView.as_view(), name="score"),
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),

@@ -18,6 +18,7 @@ from governance.api import serializers as s
 from governance.domain.detection import SEVERITY_MAX, SEVERITY_MIN
 from governance.models import AuditRun, DisciplinaryAction, Incident, ScoreRecord
 from governance.selectors import incidents_list, settings_current, worker_standing
+from governance.selectors_detectors import detectors_list
 from governance.services.audit_runs import audit_run_submit
 from governance.services.discipline import enforcement_run
 from governance.services.reports import ReportInput, report_submit
@@ -104,6 +105,17 @@ class AuditBatchView(APIView):
         if replayed:
             headers["Idempotent-Replayed"] = "true"
         return Response(s.AuditRunAcceptedSerializer(run).data, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+class DetectorListView(APIView):
+    permission_classes = [RecordsReader]
+
+    @extend_schema(
+        summary="The detectors, with their modes and thresholds in force",
+        responses=s.DetectorSerializer(many=True),
+    )
+    def get(self, request):
+        return Response(s.DetectorSerializer(detectors_list(settings_current()), many=True).data)
 
 
 class AuditRunDetailView(APIView):

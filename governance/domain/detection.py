@@ -29,6 +29,7 @@ class ReportFacts:
     format_violation: bool = False
     duration_ms: int = 0
     error_kind: str = ""
+    retries: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,19 +52,12 @@ def is_provider_fault(report: ReportFacts) -> bool:
 
 
 def detect_violations(report: ReportFacts, config: DetectionConfig = DetectionConfig()) -> list[Violation]:
-    """The seed's detector, plus format violations; a provider fault yields none."""
-    if is_provider_fault(report):
-        return []
-    found = []
-    if report.hallucinated:
-        found.append("hallucination")
-    if report.duration_ms > config.timeout_ms:  # strictly greater, as in the seed
-        found.append("timeout")
-    if report.scope_drift:
-        found.append("scope_drift")
-    if report.format_violation:
-        found.append("format_violation")
-    return [Violation(kind, config.severity(kind)) for kind in found]
+    """The seed's detector, plus format violations; a provider fault yields none. Since issue 11 it is the pair
+    of detectors `manager_flags` and `timeout.fixed`, both enforced (governance.domain.detectors); the report
+    pipeline runs the whole registry."""
+    from governance.domain.detectors import seed_violations  # the detectors' types import this module
+
+    return seed_violations(report, config)
 
 
 def correlate(task_id: str, violations: Sequence[Violation], logs: Sequence, evidence_entries: int = 5) -> dict:

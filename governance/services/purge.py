@@ -144,8 +144,6 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
         .exclude(overturned_by__worker_id__in=workers)
     )
     reports = _objects(AuditRecord).filter(received_at__lt=cutoff).exclude(held)
-    # A finding goes with its report, and stays with it (a held report keeps its findings).
-    findings = _objects(Finding).filter(audit_record_id__in=reports.values("pk"))
     scores = _objects(ScoreRecord).filter(created_at__lt=cutoff).exclude(held)
     # Held sanctions are review rows, not evidence: they go with their incident, or when old enough.
     reviews = _objects(PendingSanction).filter(created_at__lt=cutoff).exclude(held)
@@ -154,7 +152,6 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
         (PendingSanction, reviews),  # before the actions a confirmed one points at
         (DisciplinaryAction, actions),
         (ScoreRecord, scores),
-        (Finding, findings),  # before the reports and incidents they point at
         (AuditRecord, reports),
         (
             Incident,
@@ -167,7 +164,6 @@ def _expired_querysets(cutoff: datetime) -> list[tuple[type[Model], QuerySet]]:
             .exclude(pk__in=_kept_children_of_incidents(Penalty, penalties))
             .exclude(pk__in=_kept_children_of_incidents(DisciplinaryAction, actions))
             .exclude(pk__in=_kept_children_of_incidents(AuditRecord, reports))
-            .exclude(pk__in=_kept_children_of_incidents(Finding, findings))
             .exclude(pk__in=_kept_children_of_incidents(ScoreRecord, scores))
             .exclude(pk__in=_kept_children_of_incidents(PendingSanction, reviews)),
         ),
@@ -319,6 +315,11 @@ def _delete_rows(model: type[Model], keys: Keys) -> dict[str, int]:
     elif model is AuditRun:
         # A raw delete does not cascade: the items go first.
         counts[AuditRunItem._meta.db_table] = _delete_where(AuditRunItem._meta.db_table, "run_id", keys, key_type)
+    elif model is AuditRecord:
+        # A report's findings go with it, and stay with it (a held report keeps them). A finding's incident is its
+        # report's, so the incident, which goes after its report, never goes before them. Counted only when any.
+        if found := _delete_where(Finding._meta.db_table, "audit_record_id", keys, key_type):
+            counts[Finding._meta.db_table] = found
     counts[model._meta.db_table] = _delete_where(model._meta.db_table, pk.column, keys, key_type)
     history_model = _history_model(model)
     if history_model is not None:
@@ -456,6 +457,8 @@ def purge_expired(
             counts[table] = total
             if model is AuditRun:
                 counts[AuditRunItem._meta.db_table] = _objects(AuditRunItem).filter(run__in=qs).count()
+            if model is AuditRecord and (found := _objects(Finding).filter(audit_record__in=qs).count()):
+                counts[Finding._meta.db_table] = found
             if progress:
                 progress(table, total, total)
             continue
@@ -629,14 +632,6 @@ def _early_purge_plan(model: type[Model], rows: QuerySet) -> list[tuple[type[Mod
                     .values_list("pk", flat=True)
                 ),
             ),
-            (
-                Finding,
-                list(
-                    _objects(Finding)
-                    .filter(Q(incident_id__in=chosen) | Q(audit_record__incident_id__in=chosen))
-                    .values_list("pk", flat=True)
-                ),
-            ),
             (AuditRecord, list(_objects(AuditRecord).filter(incident_id__in=chosen).values_list("pk", flat=True))),
             (Incident, chosen),
         ]
@@ -645,9 +640,4 @@ def _early_purge_plan(model: type[Model], rows: QuerySet) -> list[tuple[type[Mod
         actions = sorted(set(chosen) | set(overturns), reverse=True)
         reviews = list(_objects(PendingSanction).filter(applied_id__in=actions).values_list("pk", flat=True))
         return [(PendingSanction, reviews), (DisciplinaryAction, actions)]
-    if model is AuditRecord:  # a report's findings go with it
-        return [
-            (Finding, list(_objects(Finding).filter(audit_record_id__in=chosen).values_list("pk", flat=True))),
-            (model, chosen),
-        ]
     return [(model, chosen)]

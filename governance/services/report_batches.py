@@ -4,7 +4,10 @@ A clean report changes little: its stored row (with history) and the mark on the
 batch's clean reports are written together, a few hundred per transaction in a handful of statements, with the
 very rows and answers one report at a time would have written (`reports.record_fields`, `reports.clean_body`).
 Everything else (a violation, a provider fault, a repeat of a stored id, a task or worker to look up by name,
-an error) goes through `report_submit`, the one-report flow, unchanged.
+an error) goes through `report_submit`, the one-report flow, unchanged. The detectors run on every report here
+too: a report in which any detector found anything, enforced or only observed, goes the one-report way, which
+stores its findings; so a clean report written here has none. The latency history they may read is read once
+per worker and capability for the batch, before its writes.
 
 Order: reports on one worker keep their order. A worker's clean reports that come before its first report
 needing the full flow are written first; from that report on, its reports go one at a time, in order.
@@ -19,13 +22,17 @@ from django.db import DatabaseError, connection, transaction
 
 from aura_project.errors import DomainError
 from aura_project.history import acting
-from governance.domain.detection import detect_violations, is_provider_fault
+from governance.domain.detection import is_provider_fault
 from governance.models import AuditRecord
-from governance.selectors import detection_config, settings_current
+from governance.selectors import settings_current
+from governance.selectors_detectors import detector_setup
 from governance.services.reports import (
     ReportInput,
     clean_body,
+    latency_history_for,
+    latency_needed,
     record_fields,
+    report_detect,
     report_facts,
     report_submit,
 )
@@ -52,7 +59,7 @@ class BatchReport:
 def reports_process(entries: list[BatchReport], *, actor, now_fn) -> None:
     """Answer every entry, in place. `now_fn` gives the time a write is stamped with."""
     actor = actor_require(actor, "report")
-    fast, slow = _split(entries)
+    fast, slow = _split(entries, now=now_fn())
     for start in range(0, len(fast), CHUNK):
         chunk = fast[start : start + CHUNK]
         try:
@@ -73,9 +80,9 @@ def _one(entry: BatchReport, *, actor, now: datetime) -> tuple[str, dict]:
     return "DONE", outcome.body
 
 
-def _split(entries: list[BatchReport]) -> tuple[list[BatchReport], list[BatchReport]]:
+def _split(entries: list[BatchReport], *, now: datetime) -> tuple[list[BatchReport], list[BatchReport]]:
     """(clean reports to write together, reports for the one-report flow), by one read of the stored ids and
-    one of the tasks."""
+    one of the tasks (and, when latency.anomaly runs, one of each worker's latency history)."""
     if not entries:
         return [], []
     ids = Counter(e.report_id for e in entries)
@@ -85,9 +92,29 @@ def _split(entries: list[BatchReport]) -> tuple[list[BatchReport], list[BatchRep
         t.task_id: t
         for t in Task.objects.filter(task_id__in=list(task_ids))
         .select_related("current_worker")
-        .only("pk", "task_id", "current_worker_id", "current_worker__model_id")
+        .only(
+            "pk",
+            "task_id",
+            "capability",
+            "instructions",
+            "sources",
+            "output_schema",
+            "current_worker_id",
+            "current_worker__model_id",
+        )
     }
-    config = detection_config(settings_current())
+    setup = detector_setup(settings_current())
+    histories: dict[tuple[int, str], object] = {}  # (worker, capability) -> its latency history
+
+    def found_anything(entry: BatchReport, task: Task, facts) -> bool:
+        history = None
+        if latency_needed(setup):
+            key = (task.current_worker_id, task.capability)
+            if key not in histories:
+                histories[key] = latency_history_for(worker=task.current_worker, task=task, now=now)
+            history = histories[key]
+        return bool(report_detect(entry.report, task, facts, setup, latency_history=history).findings)
+
     fast, slow, held_back = [], [], set()  # held_back: workers with a report in the one-report flow already
     for entry in sorted(entries, key=lambda e: e.key):
         task = tasks.get(entry.report.task_id)
@@ -104,7 +131,7 @@ def _split(entries: list[BatchReport]) -> tuple[list[BatchReport], list[BatchRep
             and entry.report.model_id in (None, holder.model_id)
             and not workers & held_back
             and not is_provider_fault(facts)
-            and not detect_violations(facts, config)
+            and not found_anything(entry, task, facts)
         )
         if clean:
             entry.task = task

@@ -10,16 +10,36 @@ import logging
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import OuterRef, Subquery
 
 from aura_project.errors import DomainError, IdempotencyConflict, NotFound
 from aura_project.history import acting
-from governance.domain.detection import ReportFacts, correlate, detect_violations, is_provider_fault
+from governance.domain.detection import ReportFacts, correlate, is_provider_fault
+from governance.domain.detectors import (
+    READS_LATENCY_HISTORY,
+    REGISTRY,
+    DetectionResult,
+    DetectorInput,
+    DetectorSetup,
+    Mode,
+    detectors_run,
+    enforced_violations,
+)
 from governance.domain.scoring import update_reputation
-from governance.models import AuditRecord, DisciplinaryAction, GovernanceSettings, Incident, Penalty, ScoreRecord
+from governance.models import (
+    AuditRecord,
+    DisciplinaryAction,
+    Finding,
+    GovernanceSettings,
+    Incident,
+    Penalty,
+    ScoreRecord,
+)
 from governance.selectors import detection_config, settings_current
+from governance.selectors_detectors import detector_setup
 from governance.services.discipline import actions_apply, hr_decide
 from workforce.domain.actor import Actor
 from workforce.domain.routing import provider_cooldown_due
@@ -32,6 +52,9 @@ log = logging.getLogger(__name__)
 
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 DEADLOCK_ATTEMPTS = 5
+
+
+OMITTED_WHEN_ABSENT = ("output",)
 
 
 @dataclass(frozen=True)
@@ -50,9 +73,14 @@ class ReportInput:
     manager_satisfaction: float | None = None
     confidence: float | None = None
     error_kind: str = ""
+    output: Any = None  # the worker's output, text or JSON; None: not reported
 
     def fingerprint(self) -> str:
         values = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict's deep copy cost a batch 15%
+        # Fields added since the seed are left out while absent, so an old payload keeps its fingerprint.
+        for name in OMITTED_WHEN_ABSENT:
+            if values[name] is None:
+                del values[name]
         canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -151,8 +179,12 @@ def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: date
     settings = settings_current(version=task.settings_version)
     outbox = Outbox(now)
     facts = report_facts(report)
-    # 2. Detect.
-    violations = detect_violations(facts, detection_config(settings))
+    # 2. Detect: every detector not off; the enforced findings are the violations.
+    setup = detector_setup(settings)
+    judged = latency_needed(setup) and not is_provider_fault(facts)
+    history = latency_history_for(worker=worker, task=task, now=now) if judged else None
+    detection = report_detect(report, task, facts, setup, latency_history=history)
+    violations = enforced_violations(detection.findings, detection_config(settings))
     base = {"report_id": report_id, "task_id": task.task_id, "model_id": worker.model_id}
     if is_provider_fault(facts):
         outcome, body = AuditRecord.Outcome.PROVIDER_FAULT, _provider_fault(task, worker, settings, now, outbox)
@@ -165,6 +197,8 @@ def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: date
     else:
         outcome = AuditRecord.Outcome.VIOLATION
         incident, body = _violation(report, task, worker, violations, settings, now, outbox, base, actor)
+    if detection.findings:
+        body["findings"] = findings_answer(detection)
     record = AuditRecord.objects.create(
         **record_fields(
             report=report,
@@ -180,7 +214,9 @@ def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: date
             actor=actor,
         )
     )
-    # 5. The Manager's inbox, last, so the event-order lock is held briefly.
+    # 5. The findings, in one statement (none for a report nothing was found in); then the Manager's inbox, last,
+    #    so the event-order lock is held briefly.
+    findings_write([record], [detection], incidents=[incident], settings_version=settings.version, now=now)
     outbox.flush()
     return ReportOutcome(body=body, replayed=False, record_id=record.pk)
 
@@ -204,6 +240,7 @@ def record_fields(
         "confidence": report.confidence,
         "error_kind": report.error_kind,
         "logs": report.logs,
+        "output": report.output,
         "outcome": outcome,
         "incident": incident,
         "response": body,
@@ -220,7 +257,76 @@ def report_facts(report: ReportInput) -> ReportFacts:
         format_violation=report.format_violation,
         duration_ms=report.duration_ms,
         error_kind=report.error_kind,
+        retries=report.retries,
     )
+
+
+def latency_needed(setup: DetectorSetup) -> bool:
+    """Whether a detector that reads the latency history runs: only then is the history read."""
+    return any(READS_LATENCY_HISTORY in d.reads and setup.mode(name) != Mode.OFF for name, d in REGISTRY.items())
+
+
+def latency_history_for(*, worker: Worker, task: Task, now: datetime):
+    """The durations latency.anomaly judges the report against (None until that detector is registered)."""
+    return None
+
+
+def report_detect(
+    report: ReportInput, task: Task, facts: ReportFacts, setup: DetectorSetup, *, latency_history=None
+) -> DetectionResult:
+    """Run the detectors on one report, with what its task asked for. A detector that failed is logged: it cost
+    its own findings, not the report."""
+    detection = detectors_run(
+        DetectorInput(
+            facts=facts,
+            output=report.output,
+            instructions=task.instructions,
+            sources=tuple(task.sources) if task.sources is not None else None,
+            output_schema=task.output_schema,
+            capability=task.capability,
+            latency_history=latency_history,
+        ),
+        setup,
+    )
+    for name, error in detection.failures:
+        log.error("detector %s failed on a report on task %s: %s", name, task.task_id, error)
+    return detection
+
+
+def findings_answer(detection: DetectionResult) -> list[dict]:
+    """What the Manager's answer says of the findings: detector, mode, violation type, score."""
+    return [finding.as_answer() for finding in detection.findings]
+
+
+def findings_write(
+    records: list[AuditRecord],
+    detections: list[DetectionResult],
+    *,
+    incidents: list,
+    settings_version: int,
+    now: datetime,
+) -> list[Finding]:
+    """Store the findings of these reports, in one statement; nothing when none was found. An enforced finding
+    of a report that opened an incident points at it."""
+    rows = [
+        Finding(
+            audit_record=record,
+            incident=incident if judged.enforced else None,
+            worker_id=record.worker_id,
+            task_id=record.task_id,
+            detector=judged.draft.detector,
+            detector_version=judged.draft.version,
+            mode=judged.mode.value,
+            violation_type=judged.draft.violation_type,
+            score=judged.draft.score,
+            evidence=judged.draft.evidence,
+            settings_version=settings_version,
+            created_at=now,
+        )
+        for record, detection, incident in zip(records, detections, incidents, strict=True)
+        for judged in detection.findings
+    ]
+    return Finding.objects.bulk_create(rows) if rows else []
 
 
 def clean_body(report_id: str, task_id: str, model_id: str) -> dict:

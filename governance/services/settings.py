@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from aura_project.errors import DomainError
+from governance.domain.detectors import setup_problems
 from governance.domain.oversight import oversight_problems
 from governance.domain.scoring import DEFAULT_WEIGHTS
 from governance.models import GovernanceSettings
@@ -72,6 +73,10 @@ def settings_problems(values: Mapping) -> dict[str, str]:
             window_days=values.get("overturn_window_days"),
         )
     )
+    if "detector_modes" in values or "detector_thresholds" in values:
+        problems.update(
+            setup_problems(modes=values.get("detector_modes", {}), thresholds=values.get("detector_thresholds", {}))
+        )
     # HR reads a worker's record back `retention_days`: a shorter retention would forget standing strikes.
     windows = [values.get(n) or 0 for n in ("strike_active_days", "warning_active_days", "repeat_window_days")]
     retention = values.get("retention_days")

@@ -30,6 +30,7 @@ DOCUMENTED: dict[tuple[str, str], frozenset[str]] = {
     ("api/audit/", "post"): MANAGING,
     ("api/audit/batch/", "post"): MANAGING,
     ("api/audit-runs/<uuid:run_id>/", "get"): EVERY_ROLE,
+    ("api/detectors/oversight/", "get"): EVERY_ROLE,
     ("api/enforce/", "post"): MANAGING,
     ("api/score/", "post"): MANAGING,
     ("api/incidents/", "get"): EVERY_ROLE,
@@ -61,6 +62,8 @@ DOCUMENTED: dict[tuple[str, str], frozenset[str]] = {
     ("api/director/holds/<int:hold_id>/release/", "post"): DIRECTING,
     ("api/director/tasks/<path:task_id>/reassign/", "post"): DIRECTING,
     ("api/director/tasks/<path:task_id>/assign/", "post"): DIRECTING,
+    ("api/detectors/", "get"): EVERY_ROLE,
+    ("api/director/detectors/<str:name>/mode/", "post"): DIRECTING,
 }
 PLACEHOLDERS = {"uuid": "00000000-0000-4000-8000-000000000000", "path": "matrix/none", "str": "matrix", "int": "1"}
 
