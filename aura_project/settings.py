@@ -438,6 +438,7 @@ UNFOLD = {
                 "items": [
                     _nav("Incidents", "report", "governance_incident", "incidents"),
                     _nav("Audit records", "fact_check", "governance_auditrecord", "audit_records"),
+                    _nav("Findings (detectors)", "troubleshoot", "governance_finding", "findings"),
                     _nav("Disciplinary actions", "gavel", "governance_disciplinaryaction", "actions"),
                     _nav("Penalties", "remove_circle", "governance_penalty", "penalties"),
                     _nav("Pending sanctions", "pending_actions", "governance_pendingsanction", "pending_sanctions"),

@@ -53,6 +53,7 @@ from governance.models import (
     BeatJobRun,
     CommandRecord,
     DisciplinaryAction,
+    Finding,
     GovernanceSettings,
     Hold,
     Incident,
@@ -629,6 +630,24 @@ class AuditRecordAdmin(EvidenceAdmin):
     date_hierarchy = "received_at"
 
 
+@admin.register(Finding)
+class FindingAdmin(LargeTableAdminMixin, AppendOnlyAdminMixin, RoleAccessMixin, ModelAdmin):
+    """What each detector found in each report, enforced or only observed: evidence, read-only; it goes with its
+    report when that is purged."""
+
+    list_display = ["created_at", "worker", "task", "detector", "mode", "violation_type", "score", "incident_link"]
+    search_fields = ["worker__model_id", "task__task_id"]
+    list_select_related = ["worker", "task"]
+    date_hierarchy = "created_at"
+
+    @display(description="Incident")
+    def incident_link(self, obj):
+        if not obj.incident_id:
+            return "–"
+        link = reverse("admin:governance_incident_change", args=[obj.incident_id])
+        return format_html('<a class="text-primary-600" href="{}">{}</a>', link, short_id(obj.incident_id))
+
+
 @admin.register(Incident)
 class IncidentAdmin(CsvExportMixin, EvidenceAdmin):
     """Incidents with their violation types, what became of them and their evidence as a readable list."""
@@ -742,7 +761,7 @@ class DisciplinaryActionAdmin(CsvExportMixin, EvidenceAdmin):
         "worker",
         "action_shown",
         "actor_kind",
-        "actor",
+        "who",
         "reason",
         "overturn",
         "incident_link",
@@ -771,6 +790,11 @@ class DisciplinaryActionAdmin(CsvExportMixin, EvidenceAdmin):
         if obj is not None:  # its overturn and who made it, in the same read as the page's other fields
             obj = self.model._default_manager.select_related("overturned_by__actor", "actor").filter(pk=obj.pk).first()
         return obj
+
+    @display(description="Who")
+    def who(self, obj):
+        """The Director by name, or the key or component that acted (HR automation runs under the Manager's key)."""
+        return obj.actor.get_username() if obj.actor_id else obj.actor_label or "–"
 
     @display(description="Action")
     def action_shown(self, obj):
@@ -815,14 +839,25 @@ class PenaltyAdmin(EvidenceAdmin):
 # Everything a Director sets as a plain value; version, created_at and created_by are the service's. The three
 # mappings (weights, penalty points, tier budgets) are edited one field per key below, never as raw JSON.
 MAPPING_FIELDS = ("weights", "penalty_points", "tier_budgets")
+# Other mappings (detector modes and thresholds, escalation timers) have no form of their own yet: a new version
+# carries them over from the one in force; its page shows them as tables and its diff lists their keys.
+OTHER_MAPPINGS = tuple(
+    f.name
+    for f in GovernanceSettings._meta.concrete_fields
+    if f.get_internal_type() == "JSONField" and f.name not in MAPPING_FIELDS
+)
 SETTINGS_FIELDS = [
     f.name
     for f in GovernanceSettings._meta.concrete_fields
-    if f.editable and f.name not in ("version", "created_by", *MAPPING_FIELDS)
+    if f.editable and f.name not in ("version", "created_by", *MAPPING_FIELDS, *OTHER_MAPPINGS)
 ]
 WEIGHT_KEYS = list(scoring.DEFAULT_WEIGHTS)
 POINT_KEYS = list(scoring.DEFAULT_PENALTY_POINTS)
 BUDGET_KEYS = list(TIERS)
+
+
+def _names(row) -> tuple[str, ...]:
+    return tuple(row) if isinstance(row, list | tuple) else (row,)
 
 
 def _rows(names: list[str], per_row: int) -> list[tuple[str, ...]]:
@@ -867,6 +902,12 @@ class _SettingsFormBase(forms.ModelForm):
         # A new version starts from the one in force; its keys beyond the rules' (an older violation type's
         # points) are carried over as they are.
         self.source = self.instance if self.instance.pk else settings_current()
+        if not self.instance.pk:
+            # A value the form does not show (a field added later) is carried over from the version in force,
+            # never reset to the model's default.
+            for field in GovernanceSettings._meta.concrete_fields:
+                if field.name not in ("version", "created_by", "created_at", "note"):
+                    setattr(self.instance, field.attname, getattr(self.source, field.attname))
         for prefix, mapping, keys in self._mapping_sources():
             for key in keys:
                 self.initial.setdefault(f"{prefix}_{key}", mapping.get(key))
@@ -986,13 +1027,15 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return self.fieldsets
+            placed = {name for _, options in self.fieldsets for row in options["fields"] for name in _names(row)}
+            others = [name for name in SETTINGS_FIELDS if name not in placed]
+            return [*self.fieldsets, ("Other", {"fields": others})] if others else self.fieldsets
         # A published version, to read: what changed first, then every value, the mappings as tables.
         plain = [name for name in SETTINGS_FIELDS if name != "note"]
         return [
             (None, {"fields": ["version", "created_at", "created_by", "note"]}),
             ("Changes from the previous version", {"fields": ["changes"]}),
-            ("Mappings", {"fields": ["weights_table", "penalty_points_table", "tier_budgets_table"]}),
+            ("Mappings", {"fields": ["weights_table", "penalty_points_table", "tier_budgets_table", "other_tables"]}),
             ("Values", {"fields": plain}),
         ]
 
@@ -1052,12 +1095,25 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
     def tier_budgets_table(self, obj):
         return _mapping_table(obj.tier_budgets)
 
+    @display(description="Other settings")
+    def other_tables(self, obj):
+        if not OTHER_MAPPINGS:
+            return "–"
+        return format_html_join(
+            "",
+            '<div class="mb-2"><div class="font-semibold">{}</div>{}</div>',
+            ((name.replace("_", " ").capitalize(), _mapping_table(getattr(obj, name))) for name in OTHER_MAPPINGS),
+        )
+
 
 def _settings_values(version: GovernanceSettings) -> dict:
-    return {name: getattr(version, name) for name in [*SETTINGS_FIELDS, *MAPPING_FIELDS] if name != "note"}
+    names = [*SETTINGS_FIELDS, *MAPPING_FIELDS, *OTHER_MAPPINGS]
+    return {name: getattr(version, name) for name in names if name != "note"}
 
 
 def _mapping_table(mapping) -> str:
+    if mapping is not None and not isinstance(mapping, dict):
+        return format_html('<span class="font-mono">{}</span>', mapping)
     return format_html(
         '<table class="aura-mapping text-sm"><tbody>{}</tbody></table>',
         format_html_join(

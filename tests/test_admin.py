@@ -18,6 +18,7 @@ from governance.models import (
     BeatJobRun,
     CommandRecord,
     DisciplinaryAction,
+    Finding,
     GovernanceSettings,
     Hold,
     Incident,
@@ -196,7 +197,7 @@ def test_every_model_of_both_apps_is_registered():
         if not model.__name__.startswith("Historical")
     ]
 
-    assert set(models) == set(ROW_MODELS) | {PurgePermit, SystemMode, BeatJobRun, IncidentDayCount}
+    assert set(models) == set(ROW_MODELS) | {PurgePermit, SystemMode, BeatJobRun, IncidentDayCount, Finding}
     assert all(admin.site.is_registered(model) for model in models)
 
 
