@@ -5,7 +5,7 @@ from django.db import DatabaseError, InterfaceError
 from django.utils import timezone
 
 from governance.services.audit_runs import audit_run_process, audit_runs_sweep
-from workforce.domain.actor import BEAT, SWEEPER, TIMERS
+from workforce.domain.actor import BEAT, OVERSIGHT, SWEEPER, TIMERS
 
 # Transient failures worth retrying; anything else is a bug and should show up as a failure.
 TRANSIENT = (DatabaseError, InterfaceError, ConnectionError, TimeoutError)
@@ -90,10 +90,13 @@ def start_scoring_run() -> int:
     acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, soft_time_limit=270, time_limit=300
 )
 def run_timers() -> dict:
+    """Beat's minute: timers that end, silent workers, and the detectors overturned too often (the oversight)."""
+    from governance.services.oversight import detectors_oversee
     from governance.services.timers import silent_workers_sweep, timers_expire
 
     now = timezone.now()
     done = {"expired": timers_expire(now=now, actor=TIMERS), "silent": silent_workers_sweep(now=now, actor=SWEEPER)}
+    done["auto_observed"] = [s.detector for s in detectors_oversee(now=now, actor=OVERSIGHT)]
     _succeeded(run_timers)
     return done
 

@@ -78,6 +78,7 @@ BEAT = component("beat")
 SWEEPER = component("sweeper")
 TIMERS = component("timers")
 COMMAND = component("command")
+OVERSIGHT = component("oversight")  # switches a detector overturned too often to observe
 
 
 def on_behalf_of(label: str) -> Actor:
