@@ -440,3 +440,20 @@ def test_every_admin_page_is_unfolds():
     from unfold.admin import ModelAdmin
 
     assert [m._meta.label for m, a in admin.site._registry.items() if not isinstance(a, ModelAdmin)] == []
+
+
+def test_a_version_published_from_the_form_keeps_what_the_form_does_not_show(director, director_client):
+    from tests.test_admin_actions import settings_form
+
+    draft = settings_current()
+    draft.detector_modes = {"timeout.fixed": "observe"}
+    old = settings_publish(draft=draft, note="observe first", actor=director)
+
+    response = director_client.post(
+        admin_url(GovernanceSettings, "add"), settings_form(old, warning_threshold=55, note="warn earlier")
+    )
+
+    assert response.status_code == 302
+    new = settings_current()
+    assert (new.warning_threshold, new.detector_modes) == (55, {"timeout.fixed": "observe"})
+    assert 'name="detector_modes"' not in director_client.get(admin_url(GovernanceSettings, "add")).content.decode()
