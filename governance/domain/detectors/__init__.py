@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 from governance.domain.detection import SEVERITY_MIN, DetectionConfig, ReportFacts, Violation, is_provider_fault
+from governance.domain.detectors import text
 from governance.domain.detectors.base import (
     MODES,
     DetectionResult,
@@ -66,6 +67,42 @@ READS_SCHEMA = "output_schema"
 READS_LATENCY_HISTORY = "latency_history"
 
 
+def scope_semantic(report: DetectorInput, config: DetectorConfig) -> list[FindingDraft]:
+    """The registry's scope.semantic (governance.domain.detectors.text): how far the output strays from the task's
+    instructions (and sources). Nothing to judge without instructions or an output: the model is not even loaded."""
+    if not report.instructions or report.output is None:
+        return []
+    found = text.scope_semantic(
+        report.instructions,
+        report.output,
+        threshold=text.SCOPE_THRESHOLD_DEFAULT if config.threshold is None else config.threshold,
+        model=_embedding_model(),
+        sources=report.sources or (),
+    )
+    return [] if found is None else [FindingDraft(text.SCOPE_NAME, text.SCOPE_VERSION, "scope_drift", *found)]
+
+
+def claims_unsupported(report: DetectorInput, config: DetectorConfig) -> list[FindingDraft]:
+    """The registry's claims.unsupported (governance.domain.detectors.text): the share of the output's sentences
+    with no close support in the task's sources. Nothing to judge without sources or an output."""
+    if not report.sources or report.output is None:
+        return []
+    found = text.claims_unsupported(
+        report.output,
+        report.sources,
+        threshold=text.CLAIMS_SHARE_DEFAULT if config.threshold is None else config.threshold,
+        model=_embedding_model(),
+    )
+    return [] if found is None else [FindingDraft(text.CLAIMS_NAME, text.CLAIMS_VERSION, "hallucination", *found)]
+
+
+def _embedding_model():
+    """The process's one embedding model, loaded on first use (never per report, never from the network)."""
+    from governance.domain.detectors.embedding import embedding_model
+
+    return embedding_model()
+
+
 def _registry(*detectors: Detector) -> dict[str, Detector]:
     return {d.name: d for d in detectors}
 
@@ -98,6 +135,28 @@ REGISTRY: dict[str, Detector] = _registry(
         run=json_schema,
         reads=("output", READS_SCHEMA),
         description="The output validated against the task's JSON Schema; each error is evidence.",
+    ),
+    Detector(
+        name=text.SCOPE_NAME,
+        version=text.SCOPE_VERSION,
+        default_mode=Mode.OBSERVE,
+        violation_types=("scope_drift",),
+        run=scope_semantic,
+        default_threshold=text.SCOPE_THRESHOLD_DEFAULT,
+        reads=("output", READS_INSTRUCTIONS, READS_SOURCES),
+        description="Drift (1 - cosine similarity) of the output from the task's instructions and sources, with a "
+        "local embedding model; the least related sentences are evidence.",
+    ),
+    Detector(
+        name=text.CLAIMS_NAME,
+        version=text.CLAIMS_VERSION,
+        default_mode=Mode.OBSERVE,
+        violation_types=("hallucination",),
+        run=claims_unsupported,
+        default_threshold=text.CLAIMS_SHARE_DEFAULT,
+        reads=("output", READS_SOURCES),
+        description="The share of the output's sentences with no close support in the task's sources; the "
+        "unsupported sentences are evidence.",
     ),
 )
 
