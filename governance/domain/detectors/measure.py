@@ -156,3 +156,17 @@ def text_detection_latency(data: dict[str, Any], *, model, rounds: int = 20, war
             runs.append((time.perf_counter() - started) * 1000)
     runs.sort()
     return {"runs": len(runs), "p50_ms": _percentile(runs, 0.50), "p99_ms": _percentile(runs, 0.99), "max_ms": runs[-1]}
+
+
+def format_confusion(data: dict[str, Any]) -> Measured:
+    """The format.json_schema detector on the items labelled for format (a finding is a malformed verdict)."""
+    from governance.domain.detection import ReportFacts
+    from governance.domain.detectors.base import DetectorConfig, DetectorInput
+    from governance.domain.detectors.format import FORMAT_JSON_SCHEMA, json_schema
+
+    rows = []
+    for item, task in _cases(data, "format"):
+        report = DetectorInput(facts=ReportFacts(), output=item["output"], output_schema=task["schema"])
+        found = bool(json_schema(report, DetectorConfig()))
+        rows.append((item["id"], 1.0 if found else 0.0, item["labels"]["format"] == "malformed"))
+    return confusion(FORMAT_JSON_SCHEMA, rows, 1.0)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -46,6 +45,7 @@ _BATCH = 32
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 # A leading label ("Summary:", "Action items:") and a salutation ("Dear Dana,") frame a sentence, not its claim.
 _LABEL = re.compile(r"^[A-Z][\w'’ ]{0,24}:\s+")
 _SALUTATION = re.compile(r"^(?:dear|hi|hello)\b[^,]{0,40},\s*", re.IGNORECASE)
@@ -217,14 +217,17 @@ def scope_semantic(
 
 
 def _numbers(text: str) -> set[str]:
+    """The figures in a text, normalised so that 5,000.00 and 5000 compare equal (0,18 is read as 0.18)."""
     found = set()
     for token in _NUMBER.findall(text):
-        plain = token.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", token) else token.replace(",", ".")
+        if _THOUSANDS.fullmatch(token):
+            token = token.replace(",", "")
+        elif "." not in token:
+            token = token.replace(",", ".")
         try:
-            value = float(plain)
-        except ValueError:
-            continue
-        found.add(f"{value:g}" if math.isfinite(value) else plain)
+            found.add(f"{float(token):g}")
+        except ValueError:  # a version such as 1.2.3 stays as written
+            found.add(token)
     return found
 
 
