@@ -129,7 +129,14 @@ class TaskRegisterSerializer(serializers.Serializer):
         if len(json.dumps(value)) > OUTPUT_SCHEMA_MAX:
             raise serializers.ValidationError(f"The schema may hold {OUTPUT_SCHEMA_MAX} characters serialized.")
         try:
-            validator_for(value).check_schema(value)
+            # An unknown draft would be read as the latest one, with a warning: it is refused instead.
+            known = validator_for(value, default=None) if "$schema" in value else validator_for(value)
+        except Exception:  # a "$schema" that is no URI at all (a number, a list)
+            known = None
+        if known is None:
+            raise serializers.ValidationError("Not a valid JSON Schema: its $schema names no draft jsonschema knows.")
+        try:
+            known.check_schema(value)
         except SchemaError as exc:
             where = "/".join(str(p) for p in exc.absolute_path)
             raise serializers.ValidationError(
