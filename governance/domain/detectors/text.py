@@ -17,9 +17,12 @@ import functools
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from governance.domain.detectors.embedding import Embedder
 
 SCOPE_NAME = "scope.semantic"
 SCOPE_VERSION = "1"
@@ -118,7 +121,7 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _unit_rows(model, texts: list[str]) -> np.ndarray:
+def _unit_rows(model: Embedder, texts: list[str]) -> np.ndarray:
     """Unit vectors of the texts, in their order.
 
     The model pads every text of a batch to the longest one, so a whole output embedded with its sentences would
@@ -142,7 +145,7 @@ def _unit_rows(model, texts: list[str]) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_rows(model, texts: tuple[str, ...]) -> np.ndarray:
+def _cached_rows(model: Embedder, texts: tuple[str, ...]) -> np.ndarray:
     """``_unit_rows`` for a task's own texts (its instructions and sources, the same for each of its reports),
     kept for the process's recent tasks. The array is shared: callers only read it."""
     rows = _unit_rows(model, list(texts))
@@ -155,6 +158,10 @@ def task_embeddings_forget() -> None:
     _cached_rows.cache_clear()
 
 
+def _given(sources: Sequence[str] | None) -> list[str]:
+    return [source for source in sources or () if source and source.strip()]
+
+
 def _score(value: float) -> float:
     return round(min(1.0, max(0.0, value)), 4)
 
@@ -163,7 +170,7 @@ def _score(value: float) -> float:
 
 
 def scope_drift(
-    instructions: str, output: Any, *, model, sources: Sequence[str] = ()
+    instructions: str, output: Any, *, model: Embedder, sources: Sequence[str] | None = ()
 ) -> tuple[float, dict[str, Any]] | None:
     """How far the output strays from the task, in [0, 1], with its evidence; None when there is nothing to judge.
 
@@ -174,7 +181,7 @@ def scope_drift(
     text = output_text(output).strip()
     if not instructions or not instructions.strip() or not text:
         return None
-    reference = "\n".join([instructions, *(s for s in sources if s and s.strip())])
+    reference = "\n".join([instructions, *_given(sources)])
     task_row = _cached_rows(model, (reference,))[0]
     similarity = float(_unit_rows(model, [text])[0] @ task_row)
     evidence = {
@@ -190,8 +197,8 @@ def scope_semantic(
     output: Any,
     *,
     threshold: float = SCOPE_THRESHOLD_DEFAULT,
-    model,
-    sources: Sequence[str] = (),
+    model: Embedder,
+    sources: Sequence[str] | None = (),
 ) -> tuple[float, dict[str, Any]] | None:
     """The scope finding: ``(drift, evidence)`` when drift >= threshold, else None (also when nothing to judge).
 
@@ -201,7 +208,7 @@ def scope_semantic(
     if measured is None or measured[0] < threshold:
         return None
     drift, evidence = measured
-    reference = "\n".join([instructions, *(s for s in sources if s and s.strip())])
+    reference = "\n".join([instructions, *_given(sources)])
     sentences = [s for s in split_sentences(output_text(output)) if len(s.split()) >= CLAIM_MIN_WORDS]
     sentences = sentences[:MAX_SENTENCES]
     related = (_unit_rows(model, sentences) @ _cached_rows(model, (reference,))[0]).tolist() if sentences else []
@@ -242,7 +249,11 @@ def _passages(sources: Sequence[str]) -> list[str]:
 
 
 def claims_support(
-    output: Any, sources: Sequence[str], *, model, support_similarity: float = CLAIMS_SUPPORT_SIMILARITY_DEFAULT
+    output: Any,
+    sources: Sequence[str] | None,
+    *,
+    model: Embedder,
+    support_similarity: float = CLAIMS_SUPPORT_SIMILARITY_DEFAULT,
 ) -> tuple[float, dict[str, Any]] | None:
     """The share of the output's claims (sentences of at least CLAIM_MIN_WORDS words) with no close support.
 
@@ -251,7 +262,8 @@ def claims_support(
     None when there are no sources, no output or no claim in it.
     """
     text = output_text(output).strip()
-    passages = _passages([s for s in sources if s and s.strip()])
+    sources = _given(sources)
+    passages = _passages(sources)
     if not text or not passages:
         return None
     claims = claim_sentences(text)
@@ -285,10 +297,10 @@ def claims_support(
 
 def claims_unsupported(
     output: Any,
-    sources: Sequence[str],
+    sources: Sequence[str] | None,
     *,
     threshold: float = CLAIMS_SHARE_DEFAULT,
-    model,
+    model: Embedder,
     support_similarity: float = CLAIMS_SUPPORT_SIMILARITY_DEFAULT,
 ) -> tuple[float, dict[str, Any]] | None:
     """The claims finding: ``(share, evidence)`` when the unsupported share >= threshold, else None."""

@@ -169,7 +169,9 @@ def test_a_share_below_the_threshold_is_no_finding(model):
     assert claims_unsupported(output, SOURCES, threshold=0.25, model=model) is not None
 
 
-@pytest.mark.parametrize(("output", "sources"), [(ON_TASK, []), (ON_TASK, ["", "  "]), ("", SOURCES), (None, SOURCES)])
+@pytest.mark.parametrize(
+    ("output", "sources"), [(ON_TASK, []), (ON_TASK, None), (ON_TASK, ["", "  "]), ("", SOURCES), (None, SOURCES)]
+)
 def test_claims_judges_nothing_without_sources_or_output(model, output, sources):
     assert claims_unsupported(output, sources, threshold=0.0, model=model) is None
 
