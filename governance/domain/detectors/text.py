@@ -19,9 +19,9 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
+
     from governance.domain.detectors.embedding import Embedder
 
 SCOPE_NAME = "scope.semantic"
@@ -127,6 +127,8 @@ def _unit_rows(model: Embedder, texts: list[str]) -> np.ndarray:
     The model pads every text of a batch to the longest one, so a whole output embedded with its sentences would
     cost each sentence the output's length: texts go in batches of similar length instead (shortest first).
     """
+    import numpy as np  # here, not at the top: numpy comes with wordllama, and the registry imports this module
+
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     batches: list[list[int]] = []
     for i in order:
