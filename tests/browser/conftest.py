@@ -16,7 +16,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.db import transaction
 
-from governance.models import AuditRecord, DisciplinaryAction, Incident, Penalty, ScoreRecord
+from governance.models import AuditRecord, DisciplinaryAction, Finding, Incident, Penalty, ScoreRecord
 from governance.services.permits import purge_permit
 from workforce.models import Event
 
@@ -102,6 +102,6 @@ def evidence_cleared(live_server) -> Iterator[None]:
     flushed: SQLite's flush deletes row by row, and the append-only triggers refuse that without a permit."""
     yield
     with transaction.atomic(), purge_permit(reason="browser test teardown"):
-        for model in (Penalty, DisciplinaryAction, ScoreRecord, AuditRecord, Incident, Event):
+        for model in (Finding, Penalty, DisciplinaryAction, ScoreRecord, AuditRecord, Incident, Event):
             rows = model.objects.all()
             rows._raw_delete(rows.db)
