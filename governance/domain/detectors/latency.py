@@ -6,17 +6,22 @@ too few of them, with the fleet's. The statistics are robust, so a few earlier o
 
 1. the reference is the worker's history when it has at least `min_history` points, else the fleet's; with
    fewer than that in both, the detector says nothing;
-2. its median and its median absolute deviation (MAD) give Iglewicz and Hoaglin's modified z-score,
+2. durations are compared as logarithms: work varies by a share of itself, so twice the median is as far out for
+   a 5 s task as for a 50 s one, and a long right tail (a few answers at three times the median) stays normal;
+3. the logs' median and median absolute deviation (MAD) give Iglewicz and Hoaglin's modified z-score,
    0.6745 * (x - median) / MAD; 0.6745 makes the MAD comparable with a normal standard deviation, and 3.5 is
    their usual cut-off;
-3. the MAD has a floor (an absolute one, and a share of the median), so a perfectly constant history does not
-   make a one-millisecond difference an anomaly;
-4. only the slow side counts: an answer faster than usual is no misconduct;
-5. the retries are judged the same way against the same reference's retries, with a floor of one retry.
+4. the MAD has a floor, the log of (1 + 100 ms / median) and of 1.05, so a perfectly constant history does not
+   make a one-millisecond, or a 5%, difference an anomaly;
+5. only the slow side counts: an answer faster than usual is no misconduct;
+6. the retries are judged the same way against the same reference's retries, on their own scale (counts, mostly
+   zero), with a floor of one retry.
 
-So a 40 s answer among 5 s ones scores far above 3.5, and among 50 s ones it scores below zero: no finding.
+So a 40 s answer among 5 s ones scores far above 3.5, and among 50 s ones it scores below zero: no finding. The
+labelled set in tests/governance/domain/test_latency_labelled.py measures it (docs/governance.md has the figures).
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import median
@@ -30,7 +35,7 @@ VIOLATION_TYPE = "latency_anomaly"
 # One source for the defaults: the settings' per-detector threshold overrides only the z cut-off.
 DEFAULT_THRESHOLD_Z = 3.5  # Iglewicz and Hoaglin's cut-off for the modified z-score
 DEFAULT_MIN_HISTORY = 20  # fewer points than this and a median says little
-DEFAULT_MAD_FLOOR_MS = 100  # network jitter: differences below this are never an anomaly on their own
+DEFAULT_MAD_FLOOR_MS = 100  # network jitter: differences of this order are never an anomaly on their own
 DEFAULT_MAD_FLOOR_SHARE = 0.05  # 5% of the median: a constant 50 s history still tolerates a few seconds
 DEFAULT_RETRY_MAD_FLOOR = 1.0  # retries are small whole numbers, usually all zero
 # What the history read (governance.selectors_latency) fetches: the newest points, within a recent window.
@@ -94,6 +99,17 @@ def robust(values: Sequence[float], *, floor: float, floor_share: float = 0.0) -
     return Robust(median=m, mad=mad, scale=max(mad, floor, floor_share * abs(m)))
 
 
+def robust_log(durations: Sequence[float], *, floor_ms: float, floor_share: float) -> Robust | None:
+    """Median and MAD of the durations' natural logs, the MAD raised to log(1 + floor_ms / median) and
+    log(1 + floor_share); None without a positive duration."""
+    logs = [math.log(d) for d in durations if d and d > 0]
+    if not logs:
+        return None
+    m = median(logs)
+    mad = median(abs(v - m) for v in logs)
+    return Robust(median=m, mad=mad, scale=max(mad, math.log1p(floor_ms / math.exp(m)), math.log1p(floor_share)))
+
+
 def latency_anomaly(
     duration_ms: int,
     retries: int | None,
@@ -116,7 +132,7 @@ def latency_anomaly(
     if not duration_ms or duration_ms <= 0:  # no duration reported: nothing to judge
         duration = None
     else:
-        duration = robust(durations, floor=cfg.mad_floor_ms, floor_share=cfg.mad_floor_share)
+        duration = robust_log(durations, floor_ms=cfg.mad_floor_ms, floor_share=cfg.mad_floor_share)
     retry = None
     past_retries = [r for r in past_retries or () if r is not None]
     if retries is not None and len(past_retries) >= cfg.min_history:
@@ -125,13 +141,15 @@ def latency_anomaly(
     evidence: dict = {"reference": reference, "history": len(durations), "threshold_z": cfg.threshold_z}
     scores, anomalous = [], []
     if duration is not None:
-        z = duration.z(duration_ms)
+        z = duration.z(math.log(duration_ms))
         scores.append(z)
+        median_ms = math.exp(duration.median)
         evidence["duration"] = {
             "duration_ms": duration_ms,
-            "median_ms": round(duration.median, 1),
-            "mad_ms": round(duration.mad, 1),
-            "scale_ms": round(duration.scale, 1),
+            "median_ms": round(median_ms, 1),
+            "ratio": round(duration_ms / median_ms, 2),
+            "mad_log": round(duration.mad, 4),
+            "scale_log": round(duration.scale, 4),
             "z": round(z, 2),
         }
         if z >= cfg.threshold_z:
