@@ -43,12 +43,33 @@ EXCERPT_CHARS = 280
 EVIDENCE_SENTENCES = 5
 # Outputs are bounded upstream; this caps the sentences embedded for one report, so detection stays fast.
 MAX_SENTENCES = 200
+MAX_PASSAGES = 2000
 _BATCH = 32
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+_UNITS += "seventeen eighteen nineteen"
+_ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth"
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety"
+_WORD_VALUES = {
+    **{word: n for n, word in enumerate(_UNITS.split())},
+    **{word: n for n, word in enumerate(_ORDINALS.split(), start=1)},
+    **{word: 10 * n for n, word in enumerate(_TENS.split(), start=2)},
+}
+
+
+def _number_words(*, leaving_out: frozenset[str] = frozenset()) -> re.Pattern:
+    words = sorted(set(_WORD_VALUES) - leaving_out, key=len, reverse=True)  # longest first: "sixteen" before "six"
+    return re.compile(rf"\b({'|'.join(words)})(?:-({'|'.join(_UNITS.split()[1:10])}))?\b")
+
+
+_NUMBER_WORD_SOURCE = _number_words()
+# In a claim, "one" and "second" alone are more often a pronoun ("no one") or a moment than a figure; reading them
+# would invent figures the sources lack. In a source, reading them only adds support.
+_NUMBER_WORD_CLAIM = _number_words(leaving_out=frozenset({"one", "second"}))
 # A leading label ("Summary:", "Action items:") and a salutation ("Dear Dana,") frame a sentence, not its claim.
 _LABEL = re.compile(r"^[A-Z][\w'’ ]{0,24}:\s+")
 _SALUTATION = re.compile(r"^(?:dear|hi|hello)\b[^,]{0,40},\s*", re.IGNORECASE)
@@ -225,8 +246,9 @@ def scope_semantic(
 # claims.unsupported ------------------------------------------------------------------------------------------------
 
 
-def _numbers(text: str) -> set[str]:
-    """The figures in a text, normalised so that 5,000.00 and 5000 compare equal (0,18 is read as 0.18)."""
+def _numbers(text: str, *, words: re.Pattern = _NUMBER_WORD_CLAIM) -> set[str]:
+    """The figures in a text, normalised so that 5,000.00 and 5000 compare equal (0,18 is read as 0.18), with
+    numbers in words ("forty-two", "third") read as figures, so "3 options" matches "three options"."""
     found = set()
     for token in _NUMBER.findall(text):
         if _THOUSANDS.fullmatch(token):
@@ -237,17 +259,18 @@ def _numbers(text: str) -> set[str]:
             found.add(f"{float(token):g}")
         except ValueError:  # a version such as 1.2.3 stays as written
             found.add(token)
+    for tens, units in words.findall(text.lower()):
+        found.add(f"{_WORD_VALUES[tens] + (_WORD_VALUES[units] if units else 0):g}")
     return found
 
 
 def _passages(sources: Sequence[str]) -> list[str]:
-    """Source sentences, and each pair of neighbours (a claim often joins two sentences of its source)."""
-    passages: list[str] = []
-    for source in sources:
-        sentences = split_sentences(source)
-        passages.extend(sentences)
-        passages.extend(f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False))
-    return passages[: MAX_SENTENCES * 2]
+    """Source sentences, then each pair of neighbours (a claim often joins two sentences of its source), at most
+    MAX_PASSAGES (pairs go first). They are embedded once per task (``_cached_rows``)."""
+    by_source = [split_sentences(source) for source in sources]
+    passages = [sentence for sentences in by_source for sentence in sentences]
+    passages += [f"{a} {b}" for sentences in by_source for a, b in zip(sentences, sentences[1:], strict=False)]
+    return passages[:MAX_PASSAGES]
 
 
 def claims_support(
@@ -271,7 +294,7 @@ def claims_support(
     claims = claim_sentences(text)
     if not claims:
         return None
-    source_numbers = set().union(*(_numbers(s) for s in sources))
+    source_numbers = set().union(*(_numbers(s, words=_NUMBER_WORD_SOURCE) for s in sources))
     similarity = _unit_rows(model, claims) @ _cached_rows(model, tuple(passages)).T
     best = similarity.argmax(axis=1)
     unsupported = []

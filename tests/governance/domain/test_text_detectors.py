@@ -15,6 +15,7 @@ from governance.domain.detectors.text import (
     CLAIMS_SUPPORT_SIMILARITY_DEFAULT,
     SCOPE_THRESHOLD_DEFAULT,
     claim_sentences,
+    claims_support,
     claims_unsupported,
     output_text,
     scope_drift,
@@ -47,8 +48,8 @@ OFF_TOPIC = (
 # (about one item in thirty) fails here.
 REPORTED = {
     "scope.semantic": (0.933, 0.966),
-    "claims.unsupported": (0.902, 1.000),
-    "claims.unsupported (on-task outputs)": (0.815, 1.000),
+    "claims.unsupported": (0.900, 0.978),
+    "claims.unsupported (on-task outputs)": (0.808, 0.955),
 }
 MARGIN = 0.03
 
@@ -161,6 +162,26 @@ def test_figures_are_compared_as_numbers_not_strings(model):
     output = "The invoice total is 5000 euros and it is due within 30 days."
 
     assert claims_unsupported(output, sources, model=model) is None
+
+
+def test_figures_in_words_support_the_same_figures_in_digits(model):
+    sources = ["Take one or two tablets every four to six hours. Forty-two parking spaces will be removed."]
+
+    assert claims_unsupported("Take 1 or 2 tablets every 4 to 6 hours.", sources, model=model) is None
+    assert claims_unsupported("42 parking spaces will be removed.", sources, model=model) is None
+    _, evidence = claims_unsupported("41 parking spaces will be removed.", sources, model=model)
+    assert evidence["unsupported_sentences"][0]["figures_not_in_sources"] == ["41"]
+
+
+def test_one_alone_in_a_claim_is_a_word_not_a_figure(model):
+    sources = ["The council approved the bike lane by 23 votes to 14."]
+
+    def figures_missing(output):  # with no similarity needed, only the figures decide
+        _, evidence = claims_support(output, sources, model=model, support_similarity=-1.0)
+        return [s.get("figures_not_in_sources") for s in evidence["unsupported_sentences"]]
+
+    assert figures_missing("The lane was approved by 23 votes to 14, and no one abstained.") == []
+    assert figures_missing("The lane was approved by 23 votes to 14, and 1 member abstained.") == [["1"]]
 
 
 def test_a_share_below_the_threshold_is_no_finding(model):
