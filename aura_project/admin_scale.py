@@ -377,8 +377,13 @@ class LargeTableChangeList(ChangeList):
         parts, params = [], []
         for start, end in periods:
             probe = self.queryset.filter(**{f"{name}__gte": bound(start), f"{name}__lt": bound(end)})
-            sql, probe_params = probe.order_by().values("pk")[:1].query.get_compiler(connection=connection).as_sql()
-            parts.append(f"EXISTS ({sql})")
+            # A scalar subquery ordered by the date, so the planner walks the date's index. An EXISTS probe drops
+            # any ORDER BY, and its LIMIT 1 over a month expected to hold thousands of rows looked cheap as a
+            # sequential scan, which on a table written in time order read every older row first (37 ms a month
+            # at 300,000 incidents).
+            probe = probe.order_by(name).values("pk")[:1]
+            sql, probe_params = probe.query.get_compiler(connection=connection).as_sql()
+            parts.append(f"({sql}) IS NOT NULL")
             params.extend(probe_params)
         with connection.cursor() as cursor:
             cursor.execute("SELECT " + ", ".join(parts), params)

@@ -366,3 +366,31 @@ def test_the_incident_list_never_counts_or_scans_the_whole_table(director_client
     assert offsets and max(offsets) <= 10 - 5  # numbered pages skip at most MAX_OFFSET - a page
     seeks = _incident_sql([q for q in captured.captured_queries if 'reported_at" <' in q["sql"]])
     assert seeks and not [s for s in seeks if "OFFSET" in s]  # deep pages seek from a row
+
+
+@pytest.mark.postgres
+def test_the_date_hierarchy_probes_walk_the_dates_index_on_a_table_written_in_time_order(director_client, evidence):
+    """Regression: each month's probe was an EXISTS with LIMIT 1, for which PostgreSQL drops the ORDER BY and, over
+    a month it expects to hold thousands of rows, chose a sequential scan. On a table written in time order that
+    scan read every older row first: 550 ms a view at 1,000,000 incidents. Ordered scalar probes walk the index."""
+    incident = evidence[Incident][0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO governance_incident (id, worker_id, task_id, severity, status, violations, evidence,"
+            " settings_version, reported_at, actor_label)"
+            " SELECT gen_random_uuid(), %s, %s, 2, 'CLOSED', '[[\"timeout\", 2]]', '[]', 1,"
+            " timestamptz '2025-02-01' + (g * interval '1 minute'), 'test:bulk'"
+            " FROM generate_series(1, 80000) AS g",  # February and March, densely: a month probe expects ~40,000 rows
+            [incident.worker_id, incident.task_id],
+        )
+        cursor.execute("ANALYZE governance_incident")
+        # As on a table just written and not yet vacuumed: no index-only scans (its rows are not all-visible).
+        cursor.execute("SET LOCAL enable_indexonlyscan = off")
+    with CaptureQueriesContext(connection) as captured:
+        assert director_client.get(changelist(Incident) + "?reported_at__year=2025").status_code == 200
+    probes = [q["sql"] for q in captured.captured_queries if q["sql"].count("LIMIT 1") >= 12]  # a probe a month
+    assert probes, "the month probes ran"
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + probes[0])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in plan and "governance_incident_time_idx" in plan
