@@ -1,8 +1,8 @@
-"""The schema and Swagger UI views, with their refusals (401, 403, 429) in JSON like every other API error.
+"""The schema, Swagger UI and ReDoc views, with their refusals (401, 403, 429) in JSON like every other API error.
 
 Content negotiation would render an error with the view's own renderer: OpenAPI YAML, or Swagger's HTML page."""
 
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.renderers import JSONRenderer
 
 
@@ -18,4 +18,8 @@ class SchemaView(_JsonErrors, SpectacularAPIView):
 
 
 class SwaggerView(_JsonErrors, SpectacularSwaggerView):
+    pass
+
+
+class RedocView(_JsonErrors, SpectacularRedocView):
     pass

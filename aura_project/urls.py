@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from aura_project.health import healthz
-from aura_project.schema_views import SchemaView, SwaggerView
+from aura_project.schema_views import RedocView, SchemaView, SwaggerView
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
     # governance first: its worker routes must win over workforce's list route's neighbours.
     path("api/", include("governance.api.urls")),
     path("api/", include("workforce.api.urls")),

@@ -27,6 +27,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 DOCUMENTED: dict[tuple[str, str], frozenset[str]] = {
     ("api/schema/", "get"): EVERY_ROLE,
     ("api/docs/", "get"): EVERY_ROLE,
+    ("api/redoc/", "get"): EVERY_ROLE,
     ("api/audit/", "post"): MANAGING,
     ("api/audit/batch/", "post"): MANAGING,
     ("api/audit-runs/<uuid:run_id>/", "get"): EVERY_ROLE,
