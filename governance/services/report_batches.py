@@ -30,7 +30,7 @@ from governance.services.reports import (
     ReportInput,
     clean_body,
     latency_history_for,
-    latency_needed,
+    latency_judged,
     record_fields,
     report_detect,
     report_facts,
@@ -108,12 +108,12 @@ def _split(entries: list[BatchReport], *, now: datetime) -> tuple[list[BatchRepo
 
     def found_anything(entry: BatchReport, task: Task, facts) -> bool:
         history = None
-        if latency_needed(setup):
+        if latency_judged(setup, facts):
             key = (task.current_worker_id, task.capability)
             if key not in histories:
                 histories[key] = latency_history_for(worker=task.current_worker, task=task, now=now)
             history = histories[key]
-        return bool(report_detect(entry.report, task, facts, setup, latency_history=history).findings)
+        return bool(report_detect(entry.report, task, facts, setup, history=history).findings)
 
     fast, slow, held_back = [], [], set()  # held_back: workers with a report in the one-report flow already
     for entry in sorted(entries, key=lambda e: e.key):

@@ -28,6 +28,7 @@ from governance.domain.detectors import (
     detectors_run,
     enforced_violations,
 )
+from governance.domain.detectors.latency import LatencyHistory
 from governance.domain.scoring import update_reputation
 from governance.models import (
     AuditRecord,
@@ -40,6 +41,7 @@ from governance.models import (
 )
 from governance.selectors import detection_config, settings_current
 from governance.selectors_detectors import detector_setup
+from governance.selectors_latency import latency_history
 from governance.services.discipline import actions_apply, hr_decide
 from workforce.domain.actor import Actor
 from workforce.domain.routing import provider_cooldown_due
@@ -181,9 +183,8 @@ def _process(*, report: ReportInput, report_id: str, fingerprint: str, now: date
     facts = report_facts(report)
     # 2. Detect: every detector not off; the enforced findings are the violations.
     setup = detector_setup(settings)
-    judged = latency_needed(setup) and not is_provider_fault(facts)
-    history = latency_history_for(worker=worker, task=task, now=now) if judged else None
-    detection = report_detect(report, task, facts, setup, latency_history=history)
+    history = latency_history_for(worker=worker, task=task, now=now) if latency_judged(setup, facts) else None
+    detection = report_detect(report, task, facts, setup, history=history)
     violations = enforced_violations(detection.findings, detection_config(settings))
     base = {"report_id": report_id, "task_id": task.task_id, "model_id": worker.model_id}
     if is_provider_fault(facts):
@@ -261,18 +262,21 @@ def report_facts(report: ReportInput) -> ReportFacts:
     )
 
 
-def latency_needed(setup: DetectorSetup) -> bool:
-    """Whether a detector that reads the latency history runs: only then is the history read."""
+def latency_judged(setup: DetectorSetup, facts: ReportFacts) -> bool:
+    """Whether the latency history is to be read: a detector that reads it runs, and the report has a duration or
+    retries for it to judge (a provider's fault has none that counts)."""
+    if is_provider_fault(facts) or (facts.duration_ms <= 0 and facts.retries is None):
+        return False
     return any(READS_LATENCY_HISTORY in d.reads and setup.mode(name) != Mode.OFF for name, d in REGISTRY.items())
 
 
-def latency_history_for(*, worker: Worker, task: Task, now: datetime):
-    """The durations latency.anomaly judges the report against (None until that detector is registered)."""
-    return None
+def latency_history_for(*, worker: Worker, task: Task, now: datetime) -> LatencyHistory:
+    """The durations latency.anomaly judges the report against: the worker's and the fleet's for the capability."""
+    return latency_history(worker=worker, capability=task.capability, now=now)
 
 
 def report_detect(
-    report: ReportInput, task: Task, facts: ReportFacts, setup: DetectorSetup, *, latency_history=None
+    report: ReportInput, task: Task, facts: ReportFacts, setup: DetectorSetup, *, history: LatencyHistory | None = None
 ) -> DetectionResult:
     """Run the detectors on one report, with what its task asked for. A detector that failed is logged: it cost
     its own findings, not the report."""
@@ -284,7 +288,7 @@ def report_detect(
             sources=tuple(task.sources) if task.sources is not None else None,
             output_schema=task.output_schema,
             capability=task.capability,
-            latency_history=latency_history,
+            latency_history=history,
         ),
         setup,
     )

@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 from governance.domain.detection import SEVERITY_MIN, DetectionConfig, ReportFacts, Violation, is_provider_fault
-from governance.domain.detectors import text
+from governance.domain.detectors import latency, text
 from governance.domain.detectors.base import (
     MODES,
     DetectionResult,
@@ -157,6 +157,17 @@ REGISTRY: dict[str, Detector] = _registry(
         reads=("output", READS_SOURCES),
         description="The share of the output's sentences with no close support in the task's sources; the "
         "unsupported sentences are evidence.",
+    ),
+    Detector(
+        name=latency.NAME,
+        version=latency.LATENCY_VERSION,
+        default_mode=Mode.OBSERVE,
+        violation_types=(latency.VIOLATION_TYPE,),
+        run=latency.latency_detector,
+        default_threshold=latency.DEFAULT_THRESHOLD_Z,
+        reads=("duration_ms", "retries", READS_LATENCY_HISTORY),
+        description="The duration and retries against the worker's own history for the capability, else the "
+        "fleet's: a modified z-score (median and MAD) at or above the threshold.",
     ),
 )
 
