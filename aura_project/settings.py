@@ -335,6 +335,10 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "governance.models.Incident.Status",
         "AuditRunStatusEnum": "governance.models.AuditRun.Status",
         "AuditResultStatusEnum": ["clean", "violation"],
+        # Three choice sets named "mode": the system's, a detector's, and a finding's (never off).
+        "SystemModeEnum": ["normal", "halted"],
+        "DetectorModeEnum": ["enforce", "observe", "off"],
+        "FindingModeEnum": ["enforce", "observe"],
     },
 }
 
