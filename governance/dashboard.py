@@ -108,6 +108,7 @@ def dashboard_context(*, now, may_act: bool) -> dict:
             "leaders": _leaderboard_table(board["top"]),
             "laggards": _leaderboard_table(board["bottom"]),
             "provisional_runs": s.provisional_runs,
+            **_oversight_card(read.detector_oversight_now(now=now, settings=s)),
         }
     }
 
@@ -290,6 +291,56 @@ def _task_table(tasks, may_act: bool) -> dict:
             row.append(_link(_url("workforce_task_change", task.pk), "Assign"))
         rows.append(row)
     return {"headers": headers + (["Director"] if may_act else []), "rows": rows}
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:g}%"
+
+
+def _oversight_card(report: dict) -> dict:
+    """The detectors' table (a detector's own line each) and the notes of the latest automatic switches."""
+    rows = []
+    for d in report["detectors"]:
+        mode = _label(d["mode"], {"enforce": "danger", "observe": "info"}.get(d["mode"], ""))
+        rate = _pct(d["overturn_pct"])
+        if d["overturn_pct"] is not None and d["overturn_pct"] > report["observe_pct"]:
+            rate = _label(rate, "warning")
+        rows.append(
+            [
+                d["detector"],
+                mode,
+                format_html("{} ({} enforced)", d["findings"], d["enforced"]),
+                d["sanctions"],
+                d["overturns"],
+                rate,
+            ]
+        )
+    notes = [
+        format_html(
+            "{}: <strong>{}</strong> switched to observe by {}: {} of {} sanctions overturned ({}) in {} days, "
+            "above {}%; settings {}.",
+            _when(a["at"]),
+            a["detector"],
+            a["actor"],
+            a["overturns"],
+            a["sanctions"],
+            _pct(a["overturn_pct"]),
+            a["window_days"],
+            a["observe_pct"],
+            _link(_url("governance_governancesettings_change", a["settings_version"]), f"v{a['settings_version']}"),
+        )
+        for a in report["auto_observed"]
+    ]
+    return {
+        "detectors": {
+            "headers": ["Detector", "Mode", "Findings", "Sanctions", "Overturns", "Overturn rate"],
+            "rows": rows,
+        },
+        "detectors_window_days": report["window_days"],
+        "detectors_observe_pct": report["observe_pct"],
+        "detectors_min_sanctions": report["min_sanctions"],
+        "auto_observed": notes,
+    }
 
 
 def _leaderboard_table(rows: list[dict]) -> dict:

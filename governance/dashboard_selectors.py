@@ -6,7 +6,8 @@ of the fleet or of the record, and none counts or scans a big table:
 - counts over big tables (open incidents, actions, reassignments, waiting tasks, pending sanctions) are bounded:
   an index range read with LIMIT CAP + 1, shown as "1,000+" beyond;
 - the 30-day incident chart reads the closed days' counts from IncidentDayCount (services/dashboard.py rolls
-  them up) and only the days still open, about one, from the incidents' reported_at index.
+  them up) and only the days still open, about one, from the incidents' reported_at index;
+- the detectors' card counts the findings and sanctions of the overturn window only, on their time indexes.
 """
 
 from collections import Counter
@@ -35,6 +36,7 @@ from governance.models import (
     PendingSanction,
     ScoreRecord,
 )
+from governance.selectors_oversight import oversight_report
 from workforce.domain.lifecycle import GONE
 from workforce.models import Event, Task, Worker
 from workforce.selectors import system_mode
@@ -237,6 +239,15 @@ def reputation_trends(*, workers: list[Worker], days: list[date]) -> dict[int, l
             series.append(level)
         trends[w.pk] = series
     return trends
+
+
+# --- the auditors audited --------------------------------------------------------------------------------------
+
+
+def detector_oversight_now(*, now: datetime, settings) -> dict:
+    """Each detector's findings, sanctions and overturn rate over the settings' window, and the latest automatic
+    switches to observe: three bounded reads (governance.selectors_oversight)."""
+    return oversight_report(now=now, settings=settings)
 
 
 # --- queues ----------------------------------------------------------------------------------------------------

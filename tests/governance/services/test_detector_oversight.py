@@ -8,9 +8,12 @@ from itertools import count
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from aura_project.errors import DomainError
+from governance.dashboard import dashboard_context
 from governance.domain.oversight import ALL_TYPES
 from governance.models import AuditRecord, DisciplinaryAction, Finding, GovernanceSettings, Incident
 from governance.selectors import settings_current
@@ -312,3 +315,30 @@ def test_the_oversight_settings_are_checked_by_field(director):
     with pytest.raises(DomainError) as refused:
         settings_publish(draft=s, note="too high", actor=director)
     assert refused.value.field == "overturn_observe_pct"
+
+
+# --- The Director's dashboard ------------------------------------------------------------------------------------
+
+
+def test_the_dashboard_card_shows_each_detectors_figures_and_the_switch_with_its_figures(director, now):
+    sanctions = [sanction(now - timedelta(hours=1, minutes=i)) for i in range(20)]
+    for action in sanctions[:7]:
+        overturn(action, director, now)
+    client = Client()
+    client.force_login(director)
+    before = client.get(reverse("admin:index")).content.decode()
+    assert "Detectors: findings, sanctions, overturn rate" in before
+    assert "data-auto-observed" not in before  # nothing switched yet
+
+    (switched,) = detectors_oversee(now=now)
+
+    html = client.get(reverse("admin:index")).content.decode()
+    card = html[html.index('id="aura-detectors"') :]
+    assert 'data-auto-observed="1"' in card
+    note = f"<strong>{SCHEMA}</strong> switched to observe by system:oversight: 7 of 20 sanctions overturned (35%)"
+    assert note in card
+    assert f"v{switched.settings_version}" in card
+    rows = dashboard_context(now=now, may_act=True)["dashboard"]["detectors"]["rows"]
+    (row,) = [r for r in rows if r[0] == SCHEMA]
+    assert ">observe<" in row[1] and row[3:5] == [20, 7] and "35%" in row[5]
+    assert len(rows) == len(detector_modes(settings_current()))  # every registered detector has its line
