@@ -66,8 +66,9 @@ class LatencyConfig:
     retry_mad_floor: float = DEFAULT_RETRY_MAD_FLOOR
 
     def __post_init__(self):
-        if self.threshold_z <= 0 or self.min_history < 1 or self.mad_floor_ms <= 0 or self.retry_mad_floor <= 0:
-            raise ValueError("latency config: threshold, history and floors must be positive")
+        # A cut-off of 0 (the settings allow it) flags every answer slower than the median: odd, not wrong.
+        if self.threshold_z < 0 or self.min_history < 1 or self.mad_floor_ms <= 0 or self.retry_mad_floor <= 0:
+            raise ValueError("latency config: the cut-off is zero or more, the history and floors positive")
 
 
 def latency_config(config: "LatencyConfig | float | int | None" = None) -> LatencyConfig:

@@ -112,7 +112,8 @@ def test_the_threshold_is_the_settings_number_or_the_default():
     assert latency_config(None) == LatencyConfig()
     assert latency_config(6).threshold_z == 6.0
     with pytest.raises(ValueError):
-        LatencyConfig(threshold_z=0)
+        LatencyConfig(threshold_z=-1)
+    assert latency_anomaly(5100, None, worker_history=FIVE_SECONDS, fleet_history=[], config=0) is not None
 
 
 def _report(duration_ms: int, history: LatencyHistory | None) -> DetectorInput:
