@@ -8,7 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from governance.selectors import settings_current
 
 CLEAN_MAX = 9
-VIOLATION_MAX = 26  # the target is under 25; see docs/PERFORMANCE.md for what the last ones are
+# The target is under 25; see docs/PERFORMANCE.md for what the last ones are. Since then, on PostgreSQL: the halt's
+# read of the system mode before the repair assigns (27, measured before issue 11), and the findings' one INSERT
+# (issue 11: a violation always has one, the enforced detector's, which the incident's oversight counts).
+VIOLATION_MAX = 28
 
 
 def statements(queries) -> list[str]:
