@@ -1,6 +1,6 @@
 """Reads for the workforce: querysets with the joins they need, and rows turned into rule dataclasses."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from workforce.domain.lifecycle import WorkerState
 from workforce.domain.routing import Candidate
@@ -42,10 +42,22 @@ def worker_list(*, status: str | None = None, tier: str | None = None, capabilit
     return qs
 
 
+def held_out_of_routing() -> Exists:
+    """Whether a sanction on the worker awaits the Director's answer, with a time to apply itself (governance's
+    escalation for senior workers): such a worker takes no new work until it is decided. Workforce may not
+    import governance, so this reads the held sanctions through the relation governance declares on Worker;
+    an undecided one with a deadline is the whole contract."""
+    return Exists(
+        Worker.objects.filter(
+            pk=OuterRef("pk"), pending_sanctions__apply_at__isnull=False, pending_sanctions__decided_at__isnull=True
+        )
+    )
+
+
 def routing_candidates(*, capability: str) -> list[Candidate]:
     """Every worker with the capability, with its open-assignment load, in one query."""
     rows = Worker.objects.annotate(
-        open_load=Count("assignments", filter=Q(assignments__ended_at__isnull=True))
+        open_load=Count("assignments", filter=Q(assignments__ended_at__isnull=True)), held=held_out_of_routing()
     ).exclude(status__in=[Worker.Status.TERMINATED, Worker.Status.BLACKLISTED])
     return [
         Candidate(
@@ -55,6 +67,7 @@ def routing_candidates(*, capability: str) -> list[Candidate]:
             reputation=w.reputation,
             open_assignments=w.open_load,
             unhealthy_until=w.unhealthy_until,
+            held=w.held,
         )
         for w in rows
         if capability in (w.capabilities or ())

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from aura_project.history import ActorHistory, history_user
@@ -29,19 +30,30 @@ class Spike(models.Model):
 
 
 class PendingSanction(models.Model):
-    """A suspension, termination or blacklisting that the spike guard held for the Director, with its evidence.
-    Confirming applies it through the same service as the automation; dismissing leaves the worker as it is."""
+    """A suspension, termination or blacklisting held for the Director, with its evidence: by the spike guard
+    (kind SPIKE, with its spike), or because the worker is senior (kind ESCALATION, with the time it applies
+    itself if nobody answers: governance.domain.escalation). Confirming applies it through the same service as
+    the automation; dismissing leaves the worker as it is."""
+
+    class Kind(models.TextChoices):
+        SPIKE = "SPIKE", "Held in a spike"
+        ESCALATION = "ESCALATION", "Senior escalation"
 
     class Status(models.TextChoices):
         PENDING = "PENDING", "Pending review"
         CONFIRMED = "CONFIRMED", "Confirmed"
         DISMISSED = "DISMISSED", "Dismissed"
+        APPLIED = "APPLIED", "Applied itself"  # an escalation nobody answered in time
 
     worker = models.ForeignKey("workforce.Worker", on_delete=models.PROTECT, related_name="pending_sanctions")
     incident = models.ForeignKey(
         "governance.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="pending_sanctions"
     )
-    spike = models.ForeignKey(Spike, on_delete=models.PROTECT, related_name="sanctions")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SPIKE)
+    spike = models.ForeignKey(Spike, null=True, blank=True, on_delete=models.PROTECT, related_name="sanctions")
+    apply_at = models.DateTimeField(
+        null=True, blank=True, help_text="An escalation applies itself then if the Director has not answered."
+    )
     action = models.CharField(max_length=12)
     reason = models.CharField(max_length=500)
     actor_kind = models.CharField(max_length=10, help_text="Who decided it: HR or the Accountant.")
@@ -66,6 +78,18 @@ class PendingSanction(models.Model):
         indexes = [
             # The Director's review queue: pending ones, newest first.
             models.Index(fields=["status", "-created_at"], name="governance_pending_status_idx"),
+            # The per-minute timers' "escalations whose time is up": pending ones by deadline.
+            models.Index(fields=["status", "apply_at"], name="governance_pending_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="SPIKE", spike__isnull=False, apply_at__isnull=True)
+                    | Q(kind="ESCALATION", spike__isnull=True, apply_at__isnull=False)
+                ),
+                name="%(app_label)s_%(class)s_kind_fields",
+                violation_error_message="A spike hold names its spike; a senior escalation, when it applies itself.",
+            ),
         ]
 
     def __str__(self) -> str:

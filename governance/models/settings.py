@@ -4,6 +4,7 @@ from simple_history.models import HistoricalRecords
 
 from aura_project.history import ActorHistory, history_user
 from governance.domain import oversight, scoring
+from governance.domain.escalation import DEFAULT_ESCALATION_MINUTES
 from workforce.domain.lifecycle import DEFAULT_TIER_BUDGETS
 
 # One source for each default: the rules' own constants, stored as the JSON the settings keep.
@@ -21,6 +22,10 @@ def _default_penalty_points() -> dict:
 
 def _default_tier_budgets() -> dict:
     return dict(DEFAULT_TIER_BUDGETS)
+
+
+def _default_escalation_minutes() -> dict:
+    return dict(DEFAULT_ESCALATION_MINUTES)
 
 
 class GovernanceSettings(models.Model):
@@ -99,6 +104,15 @@ class GovernanceSettings(models.Model):
     )
     spike_report_share_pct = models.PositiveSmallIntegerField(
         default=50, help_text="Share of the scope's reports flagged within the window that makes a spike."
+    )
+    # Senior escalation: a senior's suspension or termination waits this long for the Director, by tier
+    # (not editable: the admin's form would take a mapping as raw JSON; like the tier budgets it wants one field per
+    # tier there, until then the version in force carries it over)
+    escalation_minutes = models.JSONField(
+        default=_default_escalation_minutes,
+        blank=True,
+        editable=False,
+        help_text='Minutes a SENIOR or PRINCIPAL sanction waits for the Director: {"SENIOR": 30}; 0 or absent: none.',
     )
     # Retention
     retention_days = models.PositiveIntegerField(default=365)

@@ -9,6 +9,7 @@ from django.db.models import F
 from aura_project.errors import DomainError, NotFound
 from aura_project.history import acting
 from governance.domain.detection import Violation
+from governance.domain.escalation import escalation_deadline
 from governance.domain.ladder import PriorViolation, decide
 from governance.domain.spike import first_spike
 from governance.models import Action, DisciplinaryAction, GovernanceSettings, Incident, PendingSanction, Spike
@@ -74,12 +75,15 @@ def actions_apply(
     runs once this transaction has committed (workforce.services.handover).
 
     With `guard` (HR's and the Accountant's automation), a suspension, termination or blacklisting during a
-    spike is held for the Director's review instead (governance.domain.spike). `until` overrides the end of a
-    suspension or cooldown (a Director's chosen length)."""
+    spike is held for the Director's review instead (governance.domain.spike), and one of a SENIOR or PRINCIPAL
+    worker waits for the Director's answer until its time to apply itself (governance.domain.escalation), the
+    worker out of routing meanwhile. `until` overrides the end of a suspension or cooldown (a Director's chosen
+    length)."""
     state = worker_state(worker)
     config = lifecycle_config(settings)
     result = Applied()
     spike: Spike | None | bool = False  # False: not looked at yet
+    tier = state.tier  # a senior's escalation goes by the tier it was judged at, before any DEMOTE of this call
     for action in actions:
         effect = apply_action(state, action, now=now, config=config)
         if action in STATE_ONLY_ACTIONS and effect.state == state:
@@ -106,6 +110,24 @@ def actions_apply(
                     )
                 )
                 continue
+        deadline = escalation_deadline(tier=tier, action=action, minutes=settings.escalation_minutes, now=now)
+        if guard and deadline is not None:
+            escalated = _escalate(
+                worker=worker,
+                tier=tier,
+                action=action,
+                apply_at=deadline,
+                reason=reasons.get(action, action.lower()),
+                actor_kind=actor_kind,
+                actor=actor,
+                settings=settings,
+                now=now,
+                outbox=outbox,
+                incident=incident,
+                violation_type=violation_type,
+            )
+            result.held += [escalated] if escalated is not None else []
+            continue
         if until is not None and effect.until is not None:
             effect = _with_until(effect, action, until)
         state = effect.state
@@ -127,6 +149,12 @@ def actions_apply(
                     created_at=now,
                 )
             )
+    if any(h.kind == PendingSanction.Kind.ESCALATION for h in result.held) and worker.status not in OUT_OF_SERVICE:
+        # Out of routing until the Director answers, and its open tasks go on elsewhere meanwhile: the handover's
+        # lock on the worker also waits for an assignment to it still in flight (workforce.services.handover).
+        handover_request(
+            worker=worker, now=now, reason="held: a sanction awaits the Director's answer", actor_label=actor.label
+        )
     if not result.records:
         return result
     was_in_service = worker.status not in OUT_OF_SERVICE
@@ -219,6 +247,56 @@ def _hold(worker, spike, action, reasons, actor_kind, actor, settings, now, outb
         pending_id=held.pk,
         spike_id=spike.pk,
         scope=spike.scope,
+        incident_id=str(incident.pk) if incident else None,
+    )
+    return held
+
+
+def _escalate(
+    *,
+    worker: Worker,
+    tier: str,
+    action: str,
+    apply_at: datetime,
+    reason: str,
+    actor_kind: str,
+    actor: Actor,
+    settings: GovernanceSettings,
+    now: datetime,
+    outbox: Outbox,
+    incident: Incident | None,
+    violation_type: str,
+) -> PendingSanction | None:
+    """Hold a senior's sanction for the Director until `apply_at` (governance.domain.escalation); the timers apply
+    it then if nobody has answered (governance.services.review.escalations_apply_due). None if the same action
+    already waits for the worker: the one held covers it."""
+    waiting = PendingSanction.objects.filter(
+        worker=worker, kind=PendingSanction.Kind.ESCALATION, action=action, status=PendingSanction.Status.PENDING
+    )
+    if waiting.exists():
+        return None
+    held = PendingSanction.objects.create(
+        worker=worker,
+        incident=incident,
+        kind=PendingSanction.Kind.ESCALATION,
+        apply_at=apply_at,
+        action=action,
+        reason=reason[:500],
+        actor_kind=actor_kind,
+        actor_label=actor.label,
+        violation_type=violation_type[:VIOLATION_TYPE_MAX],
+        settings_version=settings.version,
+        created_at=now,
+    )
+    outbox.add(
+        "sanction.escalated",
+        model_id=worker.model_id,
+        action=action,
+        reason=held.reason,
+        pending_id=held.pk,
+        tier=tier,
+        apply_at=apply_at.isoformat(),
+        actor=actor.label,
         incident_id=str(incident.pk) if incident else None,
     )
     return held

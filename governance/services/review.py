@@ -1,13 +1,17 @@
-"""The Director reviews the sanctions the spike guard held: confirm (applied now, through the same service as
-the automation, naming the Director) or dismiss (the worker stays as it is). Either way the decision, its
-reason and who made it are kept on the held row, and the Manager's inbox is told."""
+"""The Director reviews the sanctions held for the Director (by the spike guard, or a senior's escalation):
+confirm (applied now, through the same service as the automation, naming the Director) or dismiss (the worker
+stays as it is; an escalated worker is back in routing). Either way the decision, its reason and who made it are
+kept on the held row, and the Manager's inbox is told. An escalation nobody answered in time applies itself
+(escalations_apply_due, run by the per-minute timers), recorded as the timers' doing."""
 
+import logging
 from datetime import datetime
 
 from django.db import transaction
 
 from aura_project.errors import DomainError
 from aura_project.history import acting
+from governance.domain.escalation import applied_itself_reason, escalation_due, waited_minutes
 from governance.models import DisciplinaryAction, Incident, PendingSanction, Spike
 from governance.selectors import settings_current, spike_config
 from governance.services.discipline import actions_apply
@@ -17,8 +21,12 @@ from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 from workforce.services.workers import worker_lock
 
+log = logging.getLogger(__name__)
+
 CONFIRM = "confirm"
 DISMISS = "dismiss"
+# How a confirmed sanction's reason says it was held.
+_HELD_AS = {PendingSanction.Kind.SPIKE: "held in a spike", PendingSanction.Kind.ESCALATION: "escalated"}
 
 
 def sanction_review(*, sanction: PendingSanction, decision: str, reason: str, actor, now: datetime) -> PendingSanction:
@@ -40,7 +48,7 @@ def sanction_review(*, sanction: PendingSanction, decision: str, reason: str, ac
             records = actions_apply(
                 worker=worker,
                 actions=[held.action],
-                reasons={held.action: f"held in a spike, confirmed: {reason}"},
+                reasons={held.action: f"{_HELD_AS[held.kind]}, confirmed: {reason}"},
                 actor_kind=DisciplinaryAction.Actor.DIRECTOR,
                 actor=actor,
                 settings=settings_current(),
@@ -66,9 +74,67 @@ def sanction_review(*, sanction: PendingSanction, decision: str, reason: str, ac
             reason=reason,
             actor=actor.label,
             applied=bool(applied),
+            held_as=held.kind,
         )
         outbox.flush()
     return held
+
+
+def escalations_apply_due(*, now: datetime, actor) -> int:
+    """Apply every senior's escalation whose time is up and that the Director has not answered, each in its own
+    transaction, recorded as the timers' (the actor) doing with the wait it was given: "applied after 30 minutes
+    without the Director's answer". Returns how many applied. One that fails is logged and left for the next run."""
+    actor = actor_require(actor, "discipline")
+    due = PendingSanction.objects.filter(
+        status=PendingSanction.Status.PENDING, kind=PendingSanction.Kind.ESCALATION, apply_at__lte=now
+    )
+    applied = 0
+    for pk, worker_id in due.order_by("apply_at", "pk").values_list("pk", "worker_id"):
+        try:
+            applied += _apply_itself(pk=pk, worker_id=worker_id, now=now, actor=actor)
+        except DomainError as exc:
+            log.warning("escalated sanction %s not applied: %s", pk, exc.message)
+    return applied
+
+
+def _apply_itself(*, pk: int, worker_id: int, now: datetime, actor) -> int:
+    with acting(actor), transaction.atomic():
+        worker = worker_lock(pk=worker_id)  # the worker first, as in sanction_review: no deadlock with a Director
+        held = PendingSanction.objects.select_for_update().get(pk=pk)
+        if held.status != PendingSanction.Status.PENDING or not escalation_due(apply_at=held.apply_at, now=now):
+            return 0  # the Director answered meanwhile
+        because = applied_itself_reason(waited_minutes(created_at=held.created_at, apply_at=held.apply_at))
+        outbox = Outbox(now)
+        records = actions_apply(
+            worker=worker,
+            actions=[held.action],
+            reasons={held.action: f"escalated, {because}: {held.reason}"},
+            actor_kind=DisciplinaryAction.Actor.SYSTEM,
+            actor=actor,
+            settings=settings_current(),
+            now=now,
+            outbox=outbox,
+            incident=held.incident,
+            violation_type=held.violation_type,
+        ).records
+        held.status = PendingSanction.Status.APPLIED
+        held.decided_at = now
+        held.decision_reason = f"{actor.label}: {because}"[:500]
+        held.applied = records[0] if records else None
+        held._change_reason = f"applied itself: {actor.label}"[:100]
+        held.save()
+        outbox.add(
+            "sanction.applied_itself",
+            model_id=worker.model_id,
+            pending_id=held.pk,
+            action=held.action,
+            reason=because,
+            actor=actor.label,
+            applied=bool(records),
+            action_id=records[0].pk if records else None,
+        )
+        outbox.flush()
+    return 1
 
 
 def spike_dismiss(*, spike: Spike, reason: str, actor, now: datetime) -> dict[str, int]:

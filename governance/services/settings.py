@@ -9,6 +9,7 @@ from django.db import transaction
 
 from aura_project.errors import DomainError
 from governance.domain.detectors import setup_problems
+from governance.domain.escalation import escalation_minutes_problem
 from governance.domain.oversight import oversight_problems
 from governance.domain.scoring import DEFAULT_WEIGHTS
 from governance.models import GovernanceSettings
@@ -66,6 +67,8 @@ def settings_problems(values: Mapping) -> dict[str, str]:
     for name in AT_LEAST_ONE:
         if values.get(name) is not None and values[name] < 1:
             problems[name] = "Must be at least 1."
+    if "escalation_minutes" in values and (problem := escalation_minutes_problem(values["escalation_minutes"])):
+        problems["escalation_minutes"] = problem
     problems.update(
         oversight_problems(
             observe_pct=values.get("overturn_observe_pct"),

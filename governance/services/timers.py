@@ -1,4 +1,5 @@
-"""Time's own work: cooldowns and suspensions that end, and workers that went silent on a task."""
+"""Time's own work: cooldowns and suspensions that end, seniors' sanctions nobody answered in time, and workers
+that went silent on a task."""
 
 import logging
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from governance.models import DisciplinaryAction
 from governance.selectors import settings_current
 from governance.services.discipline import actions_apply
 from governance.services.reports import ReportInput, report_submit
+from governance.services.review import escalations_apply_due
 from workforce.domain.lifecycle import timer_expired
 from workforce.models import Assignment, Worker
 from workforce.selectors import worker_state
@@ -27,8 +29,11 @@ DURATION_MS_MAX = 2_147_483_647
 
 
 def timers_expire(*, now: datetime, actor) -> int:
-    """End every cooldown and suspension whose time has come; each end is a REINSTATE with reason "expired"."""
+    """Apply every senior's escalated sanction whose time has run out unanswered (governance.services.review), then
+    end every cooldown and suspension whose time has come; each end is a REINSTATE with reason "expired".
+    Returns how many sanctions applied themselves and how many timers ended."""
     actor = actor_require(actor, "discipline")
+    escalated = escalations_apply_due(now=now, actor=actor)
     settings = settings_current()
     due = Worker.objects.filter(
         Q(status=Worker.Status.COOLDOWN, cooldown_until__lte=now)
@@ -53,7 +58,7 @@ def timers_expire(*, now: datetime, actor) -> int:
             )
             outbox.flush()
             ended += 1
-    return ended
+    return escalated + ended
 
 
 def silent_workers_sweep(*, now: datetime, actor) -> int:

@@ -17,6 +17,7 @@ class Candidate:
     reputation: int
     open_assignments: int = 0
     unhealthy_until: datetime | None = None  # provider faults: out of rotation until then, not a sanction
+    held: bool = False  # a sanction on it awaits the Director's answer (a senior's escalation): no new work
 
 
 def ineligibility(
@@ -32,6 +33,8 @@ def ineligibility(
     status = effective_status(candidate.state, now)
     if status in OUT_OF_SERVICE:
         return f"it is {status.lower()}"
+    if candidate.held:
+        return "a sanction on it awaits the Director's answer"
     # Reduced autonomy: cooldown and probation workers only take low-priority work.
     if status in (COOLDOWN, PROBATION) and priority > LOW_PRIORITY_MAX:
         return f"it is on {status.lower()} and takes only low-priority work (priority {LOW_PRIORITY_MAX} or less)"

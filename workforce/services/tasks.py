@@ -9,7 +9,13 @@ from aura_project.history import acting
 from workforce.domain.routing import Candidate, choose, eligible, ineligibility
 from workforce.domain.system import SystemHalted
 from workforce.models import Assignment, Task, Worker
-from workforce.selectors import routing_candidates, system_mode, task_failed_worker_ids, worker_state
+from workforce.selectors import (
+    held_out_of_routing,
+    routing_candidates,
+    system_mode,
+    task_failed_worker_ids,
+    worker_state,
+)
 from workforce.services.access import actor_require
 from workforce.services.events import Outbox
 
@@ -169,13 +175,14 @@ def task_assign(
 
 def _refusal(model_id: str, *, task: Task, failed: set[str], now: datetime) -> str:
     """Why the named worker cannot take the task (the refusal path only: one more read)."""
-    worker = Worker.objects.get(model_id=model_id)
+    worker = Worker.objects.annotate(held=held_out_of_routing()).get(model_id=model_id)
     candidate = Candidate(
         model_id=worker.model_id,
         capabilities=tuple(worker.capabilities or ()),
         state=worker_state(worker),
         reputation=worker.reputation,
         unhealthy_until=worker.unhealthy_until,
+        held=worker.held,
     )
     problem = ineligibility(
         candidate, capability=task.capability, priority=task.priority, failed=frozenset(failed), now=now
@@ -198,13 +205,14 @@ def _lock_if_eligible(candidate: Candidate, *, task: Task, failed: set[str], now
             sql = f"SELECT 1 FROM {Worker._meta.db_table} WHERE model_id = %s FOR KEY SHARE"
             cursor.execute(sql, [candidate.model_id])
     # (SQLite has one writer at a time: nothing can change under us.)
-    worker = Worker.objects.get(model_id=candidate.model_id)
+    worker = Worker.objects.annotate(held=held_out_of_routing()).get(model_id=candidate.model_id)
     fresh = Candidate(
         model_id=worker.model_id,
         capabilities=tuple(worker.capabilities or ()),
         state=worker_state(worker),
         reputation=worker.reputation,
         unhealthy_until=worker.unhealthy_until,
+        held=worker.held,
     )
     ok = eligible(fresh, capability=task.capability, priority=task.priority, failed=frozenset(failed), now=now)
     return worker if ok else None
