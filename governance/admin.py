@@ -1587,7 +1587,7 @@ class SystemModeAdmin(ViewOnlyAdminMixin, HistoryAdmin):
         answer = _intermediate(
             self,
             request,
-            SystemMode.objects.all(),
+            SystemMode.objects.none(),  # nothing is chosen: the page is about the whole fleet
             action="",
             form_class=ReasonForm,
             title=title,

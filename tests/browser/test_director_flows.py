@@ -469,6 +469,7 @@ def test_the_director_halts_the_fleet_routing_refuses_and_the_resume_ends_it(
     (halt,) = [tool for tool in all_css(browser, "a.aura-tool") if tool.text.strip() == "Emergency halt"]
     click_to_next_page(browser, halt)
     assert "Every worker stops receiving tasks now." in css(browser, "#content-main").text
+    assert not all_css(browser, ".aura-chosen")  # the whole fleet, no "0 chosen records"
     fill_intermediate_page(browser, reason)
     screenshot(browser, tmp_path, "halt-form")
     confirm(browser)
