@@ -47,6 +47,7 @@ TEST_MANAGER = service_key("test-manager", MANAGER)  # the Manager's key, for th
 DIRECTOR_PASSWORD = "director-pass-Δ9"  # the `director` persona's (tests/conftest.py)
 VIEWER_PASSWORD = "viewer-pass-Δ9"  # the `viewer` persona's
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # git-ignored
+FLEET = 10  # the simulated fleet's size: small, so the run takes seconds
 WAIT = 20  # seconds an explicit wait may take at most (a loaded CI machine), never slept through
 
 
@@ -274,14 +275,14 @@ def test_the_director_sees_the_dashboards_figures_and_charts_for_a_simulated_fle
         "simulate",
         "--url",
         live_server.url,
-        *("--workers", "12", "--reports", "60", "--violation-rate", "0.3", "--seed", "3"),
+        *("--workers", str(FLEET), "--reports", "40", "--violation-rate", "0.3", "--seed", "3"),
         stdout=out,
         stderr=io.StringIO(),
     )
     assert "Simulation done." in out.getvalue(), out.getvalue()
     workers = list(Worker.objects.values_list("model_id", "status", "tier", "reputation"))
     violations = list(Incident.objects.values_list("violations", flat=True))
-    assert len(workers) == 12 and violations, "the simulated fleet should have worked and misbehaved"
+    assert len(workers) == FLEET and violations, "the simulated fleet should have worked and misbehaved"
 
     log_in(browser, live_server.url, "director", DIRECTOR_PASSWORD)
     browser.get(f"{live_server.url}/admin/")
@@ -294,7 +295,7 @@ def test_the_director_sees_the_dashboards_figures_and_charts_for_a_simulated_fle
     by_tier = Counter(tier for _, _, tier, _ in payroll)
     shown_status = {e.get_attribute("data-status"): e.text.strip() for e in all_css(browser, "[data-status]")}
     shown_tier = {e.get_attribute("data-tier"): e.text.strip() for e in all_css(browser, "[data-tier]")}
-    assert shown_status == {**{s: str(by_status[s]) for s, _ in Worker.Status.choices}, "ALL": "12"}
+    assert shown_status == {**{s: str(by_status[s]) for s, _ in Worker.Status.choices}, "ALL": str(FLEET)}
     assert shown_tier == {**{t: str(by_tier[t]) for t, _ in Worker.Tier.choices}, "ALL": str(len(payroll))}
 
     # The figures that say what needs the Director.
