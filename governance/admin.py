@@ -22,7 +22,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Subquery
-from django.http import HttpResponseBase, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseBase, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -44,6 +44,8 @@ from aura_project.errors import DomainError
 from governance import charts, exports
 from governance.domain import scoring
 from governance.domain.detection import DetectionConfig
+from governance.domain.detectors import REGISTRY, Mode
+from governance.domain.escalation import ESCALATION_TIERS
 from governance.domain.ladder import DEFAULT_POLICIES
 from governance.domain.versions import changes_between
 from governance.models import (
@@ -68,6 +70,8 @@ from governance.models import (
     Spike,
 )
 from governance.selectors import settings_current, worker_standing
+from governance.selectors_detectors import detector_setup
+from governance.services.detectors import detector_mode_set, detector_settings_publish
 from governance.services.discipline import director_intervene
 from governance.services.holds import hold_lift, hold_place
 from governance.services.overturn import action_overturn
@@ -75,7 +79,7 @@ from governance.services.policies import policy_problems, policy_update
 from governance.services.purge import REDACTED_ITEMS, records_purge_early
 from governance.services.review import CONFIRM, DISMISS, sanction_review
 from governance.services.scoring_runs import scoring_run_start
-from governance.services.settings import settings_problems, settings_publish
+from governance.services.settings import settings_problems
 from workforce import admin as workforce_admin
 from workforce.admin import (
     AppendOnlyAdminMixin,
@@ -836,24 +840,44 @@ class PenaltyAdmin(EvidenceAdmin):
 # --- Settings and policies -----------------------------------------------------------------------------------
 
 
-# Everything a Director sets as a plain value; version, created_at and created_by are the service's. The three
-# mappings (weights, penalty points, tier budgets) are edited one field per key below, never as raw JSON.
+# Everything a Director sets as a plain value; version, created_at and created_by are the service's. The
+# mappings (weights, penalty points, tier budgets, detector modes and thresholds, escalation minutes) are edited
+# one field per key below, never as raw JSON.
 MAPPING_FIELDS = ("weights", "penalty_points", "tier_budgets")
-# Other mappings (detector modes and thresholds, escalation timers) have no form of their own yet: a new version
-# carries them over from the one in force; its page shows them as tables and its diff lists their keys.
+DETECTOR_MAPPINGS = ("detector_modes", "detector_thresholds", "escalation_minutes")
+# Any other mapping (none today) has no form of its own: a new version carries it over from the one in force;
+# its page shows it as a table and its diff lists its keys.
 OTHER_MAPPINGS = tuple(
     f.name
     for f in GovernanceSettings._meta.concrete_fields
-    if f.get_internal_type() == "JSONField" and f.name not in MAPPING_FIELDS
+    if f.get_internal_type() == "JSONField" and f.name not in (*MAPPING_FIELDS, *DETECTOR_MAPPINGS)
 )
 SETTINGS_FIELDS = [
     f.name
     for f in GovernanceSettings._meta.concrete_fields
-    if f.editable and f.name not in ("version", "created_by", *MAPPING_FIELDS, *OTHER_MAPPINGS)
+    if f.editable and f.name not in ("version", "created_by", *MAPPING_FIELDS, *DETECTOR_MAPPINGS, *OTHER_MAPPINGS)
 ]
 WEIGHT_KEYS = list(scoring.DEFAULT_WEIGHTS)
 POINT_KEYS = list(scoring.DEFAULT_PENALTY_POINTS)
 BUDGET_KEYS = list(TIERS)
+# The detectors the registry knows (one source for their names, modes and thresholds), and the tiers whose
+# sanctions may wait for the Director.
+DETECTOR_NAMES = list(REGISTRY)
+TUNABLE_DETECTORS = [name for name, d in REGISTRY.items() if d.tunable]
+MODE_CHOICES = [(mode.value, mode.value) for mode in Mode]
+
+
+def _field_key(detector: str) -> str:
+    """A detector's name as a form field's suffix: "scope.semantic" -> "scope_semantic"."""
+    return detector.replace(".", "_")
+
+
+# The form field that edits each key of each detector mapping.
+KEYED_FIELDS = {
+    "detector_modes": {name: f"mode_{_field_key(name)}" for name in DETECTOR_NAMES},
+    "detector_thresholds": {name: f"threshold_{_field_key(name)}" for name in TUNABLE_DETECTORS},
+    "escalation_minutes": {tier: f"escalation_{tier}" for tier in ESCALATION_TIERS},
+}
 
 
 def _names(row) -> tuple[str, ...]:
@@ -880,7 +904,43 @@ def _mapping_fields() -> dict[str, forms.Field]:
         fields[f"budget_{key}"] = forms.IntegerField(
             label=key.capitalize(), min_value=0, widget=UnfoldAdminIntegerFieldWidget
         )
+    # Detectors and escalation: the bounds are the settings service's (settings_problems), shown on the field.
+    for name, field in KEYED_FIELDS["detector_modes"].items():
+        detector = REGISTRY[name]
+        fields[field] = forms.ChoiceField(
+            label=f"{name}: mode",
+            choices=MODE_CHOICES,
+            help_text=f"{detector.description} Default: {detector.default_mode.value}.",
+            widget=UnfoldAdminSelectWidget,
+        )
+    for name, field in KEYED_FIELDS["detector_thresholds"].items():
+        fields[field] = forms.FloatField(
+            label=f"{name}: threshold",
+            help_text=f"Default: {REGISTRY[name].default_threshold:g}.",
+            widget=UnfoldAdminDecimalFieldWidget,
+        )
+    for tier, field in KEYED_FIELDS["escalation_minutes"].items():
+        fields[field] = forms.IntegerField(
+            label=f"{tier.capitalize()} (minutes)",
+            help_text="0: the sanction applies at once.",
+            widget=UnfoldAdminIntegerFieldWidget,
+        )
     return fields
+
+
+def _detector_values(version: GovernanceSettings) -> dict[str, dict]:
+    """A version's detector modes and thresholds and escalation minutes as they apply: every registered detector
+    and escalated tier, the Director's choice or else the default (the stored mappings name only the choices)."""
+    setup = detector_setup(version)
+    escalation = version.escalation_minutes or {}
+    return {
+        "detector_modes": {**(version.detector_modes or {}), **{n: setup.mode(n).value for n in DETECTOR_NAMES}},
+        "detector_thresholds": {
+            **(version.detector_thresholds or {}),
+            **{n: setup.config(n).threshold for n in TUNABLE_DETECTORS},
+        },
+        "escalation_minutes": {**escalation, **{tier: escalation.get(tier) or 0 for tier in ESCALATION_TIERS}},
+    }
 
 
 class _SettingsFormBase(forms.ModelForm):
@@ -911,6 +971,9 @@ class _SettingsFormBase(forms.ModelForm):
         for prefix, mapping, keys in self._mapping_sources():
             for key in keys:
                 self.initial.setdefault(f"{prefix}_{key}", mapping.get(key))
+        for name, values in _detector_values(self.source).items():
+            for key, field in KEYED_FIELDS[name].items():
+                self.initial.setdefault(field, values.get(key))
 
     def _mapping_sources(self):
         return [
@@ -930,7 +993,23 @@ class _SettingsFormBase(forms.ModelForm):
                 **{key: cleaned.get(f"points_{key}") for key in POINT_KEYS},
             },
             "tier_budgets": {key: cleaned.get(f"budget_{key}") for key in BUDGET_KEYS},
+            **self.detector_mappings(cleaned),
         }
+
+    def detector_mappings(self, cleaned: dict) -> dict[str, dict]:
+        """The detector modes and thresholds and the escalation minutes from their fields. Only a value the
+        Director moved is written into the version in force's mapping, so a default stays a default (a new
+        registry default applies to it) and the diff shows what the Director changed."""
+        applied = _detector_values(self.source)
+        result = {}
+        for name, fields in KEYED_FIELDS.items():
+            mapping = dict(getattr(self.source, name) or {})
+            for key, field in fields.items():
+                value = cleaned.get(field)
+                if value is not None and value != applied[name].get(key):
+                    mapping[key] = value
+            result[name] = mapping
+        return result
 
     def clean(self):
         cleaned = super().clean()
@@ -942,9 +1021,23 @@ class _SettingsFormBase(forms.ModelForm):
             if field in first_field:
                 if not any(name.startswith(first_field[field]) for name in self.errors):
                     self.add_error(None, f"{field.replace('_', ' ').capitalize()}: {message}")
+            elif field in KEYED_FIELDS:
+                self._keyed_errors(field, mappings[field], message)
             elif field not in self.errors:
                 self.add_error(field if field in self.fields else None, message)
         return cleaned
+
+    def _keyed_errors(self, name: str, mapping: dict, message: str) -> None:
+        """A detector mapping's problem on the field of each key that has it, asked of the same service one key
+        at a time; on the form when no one key has it."""
+        placed = False
+        for key, field in KEYED_FIELDS[name].items():
+            if key in mapping and (problem := settings_problems({name: {key: mapping[key]}}).get(name)):
+                placed = True
+                if field not in self.errors:
+                    self.add_error(field, problem)
+        if not placed:
+            self.add_error(None, f"{name.replace('_', ' ').capitalize()}: {message}")
 
 
 def _weight_text(value, before) -> str | None:
@@ -962,6 +1055,16 @@ def _weight_text(value, before) -> str | None:
 
 # Declared on the class (not added per form) so the admin's form factory knows the fieldsets' names.
 GovernanceSettingsForm = type("GovernanceSettingsForm", (_SettingsFormBase,), _mapping_fields())
+
+
+def _detector_row(name: str) -> tuple[str, ...]:
+    """A detector's mode beside its threshold: its own (detector_thresholds) or a settings field (timeout_ms)."""
+    detector, mode = REGISTRY[name], KEYED_FIELDS["detector_modes"][name]
+    threshold = KEYED_FIELDS["detector_thresholds"].get(name) or detector.threshold_field
+    return (mode, threshold) if threshold else (mode,)
+
+
+DETECTOR_ROWS = [*(_detector_row(name) for name in DETECTOR_NAMES), "evidence_entries"]
 
 
 @admin.register(GovernanceSettings)
@@ -999,7 +1102,18 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
                 ]
             },
         ),
-        ("Auditor", {"fields": [("timeout_ms", "evidence_entries")]}),
+        (
+            "Auditor: detectors (enforce: findings sanction; observe: recorded only; off: not run)",
+            {"fields": DETECTOR_ROWS},
+        ),
+        (
+            "The auditors audited: an enforce-mode detector overturned too often is switched to observe",
+            {"fields": [("overturn_observe_pct", "overturn_observe_min_sanctions", "overturn_window_days")]},
+        ),
+        (
+            "Senior escalation: a senior's sanction waits this long for the Director",
+            {"fields": [tuple(KEYED_FIELDS["escalation_minutes"].values())]},
+        ),
         (
             "HR",
             {
@@ -1025,6 +1139,71 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
     def has_add_permission(self, request) -> bool:
         return self._may_act(request)
 
+    def get_urls(self):
+        switch = path(
+            "detectors/<str:name>/mode/",
+            self.admin_site.admin_view(self.detector_mode_view),
+            name="governance_governancesettings_detector_mode",
+        )
+        return [switch, *super().get_urls()]
+
+    def detector_mode_view(self, request, name: str):
+        """The Director's quick switch of one detector's mode, from the dashboard's detectors card: a mode, a
+        reason and a confirmation, then the service the API and the oversight use (a new settings version, and
+        the Manager's inbox told)."""
+        if not self.has_director_permission(request):
+            raise PermissionDenied
+        detector = REGISTRY.get(name)
+        if detector is None:
+            raise Http404(f"No detector {name!r}.")
+        current = detector_setup(settings_current()).mode(name).value
+        if request.method == "POST" and APPLY in request.POST:
+            form = DetectorModeForm(request.POST)
+            if form.is_valid():
+                try:
+                    change = detector_mode_set(
+                        name=name,
+                        mode=form.cleaned_data["mode"],
+                        reason=form.cleaned_data["reason"],
+                        actor=request.user,
+                        now=timezone.now(),
+                    )
+                except DomainError as exc:
+                    self.message_user(request, f"Refused: {exc.message}", messages.ERROR)
+                else:
+                    if change.changed:
+                        self.message_user(
+                            request,
+                            f"{name}: {change.before} -> {change.mode}; settings version {change.settings.version} "
+                            "published and the Manager's inbox told.",
+                            messages.SUCCESS,
+                        )
+                    else:
+                        self.message_user(
+                            request, f"{name} is already in {change.mode} mode: nothing published.", messages.WARNING
+                        )
+                return HttpResponseRedirect(reverse("admin:index"))
+        else:
+            form = DetectorModeForm(initial={"mode": current})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change the mode of {name}",
+            "intro": (
+                f"{detector.description} Now: {current} (default {detector.default_mode.value}). Enforce: its "
+                "findings are violations and go to HR. Observe: they are recorded and counted, and sanction nobody. "
+                "Off: it does not run. A new settings version names you and your reason; the Manager's inbox is told."
+            ),
+            "danger": "",
+            "opts": self.model._meta,
+            "queryset": [],
+            "form": form,
+            "action": "",
+            "submit": "Change the mode",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/aura/action_form.html", context)
+
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             placed = {name for _, options in self.fieldsets for row in options["fields"] for name in _names(row)}
@@ -1035,7 +1214,19 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
         return [
             (None, {"fields": ["version", "created_at", "created_by", "note"]}),
             ("Changes from the previous version", {"fields": ["changes"]}),
-            ("Mappings", {"fields": ["weights_table", "penalty_points_table", "tier_budgets_table", "other_tables"]}),
+            (
+                "Mappings",
+                {
+                    "fields": [
+                        "weights_table",
+                        "penalty_points_table",
+                        "tier_budgets_table",
+                        "detectors_table",
+                        "escalation_table",
+                        "other_tables",
+                    ]
+                },
+            ),
             ("Values", {"fields": plain}),
         ]
 
@@ -1056,8 +1247,9 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
         return initial
 
     def save_model(self, request, obj, form, change):
-        # Only ever an add (nobody may change a version); the service stores it as a new row.
-        settings_publish(draft=obj, note=form.cleaned_data["note"], actor=request.user)
+        # Only ever an add (nobody may change a version); the service stores it as a new row, and tells the
+        # Manager's inbox of each detector mode it changes.
+        detector_settings_publish(draft=obj, note=form.cleaned_data["note"], actor=request.user, now=timezone.now())
 
     @display(description="What changed")
     def changes(self, obj):
@@ -1095,6 +1287,35 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
     def tier_budgets_table(self, obj):
         return _mapping_table(obj.tier_budgets)
 
+    @display(description="Detectors")
+    def detectors_table(self, obj):
+        """Every registered detector's mode and threshold in this version, the defaults marked as such."""
+        setup = detector_setup(obj)
+        chosen_modes, chosen_thresholds = obj.detector_modes or {}, obj.detector_thresholds or {}
+        rows = []
+        for name, detector in REGISTRY.items():
+            threshold = setup.config(name).threshold
+            if detector.threshold_field:
+                shown = f"{threshold:g} ({detector.threshold_field})" if threshold is not None else "–"
+            elif threshold is not None:
+                shown = f"{threshold:g}" + ("" if name in chosen_thresholds else " (default)")
+            else:
+                shown = "–"
+            mode = setup.mode(name).value + ("" if name in chosen_modes else " (default)")
+            rows.append((name, mode, shown))
+        return format_html(
+            '<table class="aura-detectors text-sm"><thead><tr class="text-left text-base-500"><th class="pr-6">'
+            'Detector</th><th class="pr-6">Mode</th><th>Threshold</th></tr></thead><tbody>{}</tbody></table>',
+            format_html_join(
+                "", '<tr><td class="pr-6 font-mono">{}</td><td class="pr-6">{}</td><td>{}</td></tr>', rows
+            ),
+        )
+
+    @display(description="Escalation minutes")
+    def escalation_table(self, obj):
+        values = _detector_values(obj)["escalation_minutes"]
+        return _mapping_table({tier: f"{m} min" if m else "0 (applies at once)" for tier, m in values.items()})
+
     @display(description="Other settings")
     def other_tables(self, obj):
         if not OTHER_MAPPINGS:
@@ -1107,8 +1328,10 @@ class GovernanceSettingsAdmin(AppendOnlyAdminMixin, HistoryAdmin):
 
 
 def _settings_values(version: GovernanceSettings) -> dict:
+    """A version's values for the diff; the detector mappings as they apply (a default made explicit is no
+    change, and a detector's mode reads "observe", not "–")."""
     names = [*SETTINGS_FIELDS, *MAPPING_FIELDS, *OTHER_MAPPINGS]
-    return {name: getattr(version, name) for name in names if name != "note"}
+    return {**{name: getattr(version, name) for name in names if name != "note"}, **_detector_values(version)}
 
 
 def _mapping_table(mapping) -> str:
@@ -1122,6 +1345,13 @@ def _mapping_table(mapping) -> str:
             ((k, v) for k, v in (mapping or {}).items()),
         ),
     )
+
+
+class DetectorModeForm(ReasonForm):
+    mode = forms.ChoiceField(choices=MODE_CHOICES, widget=UnfoldAdminSelectWidget)
+    confirm = forms.BooleanField(label="Publish a new settings version with this mode", widget=UnfoldBooleanWidget)
+
+    field_order = ["mode", "reason", "confirm"]
 
 
 class PolicyForm(forms.ModelForm):
@@ -1340,28 +1570,56 @@ confirm_sanctions = _review(
     CONFIRM,
     "Confirmed",
     "Confirm held sanctions",
-    "Each sanction is applied now, naming you and your reason, as if the spike guard had not held it.",
+    "Each sanction is applied now, naming you and your reason, as if it had not been held (by the spike guard, or "
+    "for a senior worker's escalation).",
 )
 dismiss_sanctions = _review(
     DISMISS,
     "Dismissed",
     "Dismiss held sanctions",
-    "Each sanction is dropped: the worker stays as it is. The incident and its evidence stay on the record.",
+    "Each sanction is dropped: the worker stays as it is (a senior's escalation no longer applies itself). The "
+    "incident and its evidence stay on the record.",
 )
 
 
 @admin.register(PendingSanction)
 class PendingSanctionAdmin(ViewOnlyAdminMixin, HistoryAdmin):
-    """Suspensions, terminations and blacklistings the spike guard held for the Director, with their evidence."""
+    """Suspensions, terminations and blacklistings held for the Director, with their evidence: by the spike
+    guard (held until answered), or a senior's escalation (it applies itself at its deadline if nobody answers).
+    Confirm and dismiss work on both, through the same service."""
 
-    list_display = ["created_at", "worker", "action", "status", "violation_type", "reason", "spike", "decided_by"]
-    list_filter = ["status", "action"]
+    list_display = [
+        "created_at",
+        "worker",
+        "action",
+        "held_as",
+        "status",
+        "deadline",
+        "violation_type",
+        "reason",
+        "spike",
+        "decided_by",
+    ]
+    list_filter = ["status", "kind", "action"]
     search_fields = ["worker__model_id", "reason"]
     list_select_related = ["worker", "spike", "decided_by", "incident"]
     actions = [confirm_sanctions, dismiss_sanctions]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @display(description="Held as", ordering="kind")
+    def held_as(self, obj):
+        if obj.kind == PendingSanction.Kind.ESCALATION:
+            return _label("Senior escalation", "warning", "Applies itself at its deadline unless you answer.")
+        return _label("Spike hold", "info", "Held by the spike guard until you answer.")
+
+    @display(description="Applies itself at", ordering="apply_at")
+    def deadline(self, obj):
+        if obj.apply_at is None:
+            return "–"
+        at = timezone.localtime(obj.apply_at).strftime("%Y-%m-%d %H:%M")
+        return format_html('<span class="aura-deadline whitespace-nowrap" title="{}">{}</span>', obj.apply_at, at)
 
 
 @admin.register(Spike)

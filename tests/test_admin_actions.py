@@ -654,17 +654,22 @@ def test_an_overturn_needs_the_director_and_a_reason(director, viewer, evidence,
 
 
 def settings_form(current: GovernanceSettings, **changes) -> dict:
-    """The add form as the Director fills it in: plain values, and one field per weight, penalty and budget."""
+    """The add form as the Director fills it in: plain values, and one field per weight, penalty and budget, per
+    detector's mode and threshold and per escalated tier's minutes (as they apply: the defaults filled in)."""
+    from governance.admin import KEYED_FIELDS, _detector_values
+
     prefixes = {"weights": "weight", "penalty_points": "points", "tier_budgets": "budget"}
     data = {}
     for field in current._meta.concrete_fields:
-        if field.name in ("version", "created_by", "created_at"):
+        if field.name in ("version", "created_by", "created_at", *KEYED_FIELDS):
             continue
         value = getattr(current, field.name)
         if field.name in prefixes:
             data |= {f"{prefixes[field.name]}_{key}": item for key, item in value.items()}
         else:
             data[field.name] = value
+    for name, values in _detector_values(current).items():
+        data |= {field: values[key] for key, field in KEYED_FIELDS[name].items()}
     return data | changes
 
 

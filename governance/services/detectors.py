@@ -16,9 +16,11 @@ from governance.domain.detectors import MODES, REGISTRY
 from governance.models import GovernanceSettings
 from governance.selectors import settings_current
 from governance.selectors_detectors import detector_setup
-from governance.services.settings import settings_problems
+from governance.services.settings import settings_problems, settings_publish
 from workforce.domain.actor import USER
+from workforce.models import Event
 from workforce.services.access import actor_require
+from workforce.services.events import Outbox
 
 NOTE_MAX = 300  # GovernanceSettings.note
 
@@ -73,4 +75,40 @@ def detector_mode_set(*, name: str, mode: str, reason: str, actor, now: datetime
         draft.created_by_id = actor.user_id if actor.kind == USER else None
         draft._change_reason = draft.note[:100]
         draft.save(force_insert=True)
+        _modes_announce(before=current, after=draft, actor_label=actor.label, reason=reason, now=now)
     return ModeChange(name, before, mode, changed=True, settings=draft, actor_label=actor.label)
+
+
+def detector_settings_publish(*, draft: GovernanceSettings, note: str, actor, now: datetime) -> GovernanceSettings:
+    """The Director's settings editor: publish `draft` (settings_publish) and, in the same transaction, tell the
+    Manager's inbox of each detector whose mode the new version changes, as `detector_mode_set` does."""
+    with transaction.atomic():
+        # Locked as detector_mode_set locks it: the version this one replaces is the one compared with.
+        newest = GovernanceSettings.objects.select_for_update().order_by("-version").values_list("version", flat=True)
+        before = settings_current(version=newest.first())
+        published = settings_publish(draft=draft, note=note, actor=actor)
+        _modes_announce(before=before, after=published, actor_label=_label_of(actor), reason=note, now=now)
+    return published
+
+
+def _label_of(actor) -> str:
+    return actor_require(actor, "detector_mode", message="only the Director may set a detector's mode").label
+
+
+def _modes_announce(*, before: GovernanceSettings, after: GovernanceSettings, actor_label: str, reason: str, now):
+    """One `detector.mode_changed` event per detector whose mode differs between the two versions (whoever changed
+    it: the Director, or the oversight's automatic switch, which also sends its figures as detector.auto_observe)."""
+    old, new = detector_setup(before).modes, detector_setup(after).modes
+    outbox = Outbox(now)
+    for name in REGISTRY:
+        if old[name] != new[name]:
+            outbox.add(
+                Event.Kind.DETECTOR_MODE_CHANGED.value,
+                detector=name,
+                before=old[name].value,
+                mode=new[name].value,
+                settings_version=after.version,
+                actor=actor_label,
+                reason=reason,
+            )
+    outbox.flush()

@@ -23,6 +23,7 @@ class Event(models.Model):
         HOLD_PLACED = "hold.placed", "Hold placed by the Director"
         HOLD_LIFTED = "hold.lifted", "Hold lifted by the Director"
         DETECTOR_AUTO_OBSERVE = "detector.auto_observe", "Detector switched to observe: overturned too often"
+        DETECTOR_MODE_CHANGED = "detector.mode_changed", "Detector's mode changed"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     model_id = models.CharField(max_length=200, blank=True)
