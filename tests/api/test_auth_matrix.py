@@ -23,7 +23,8 @@ DIRECTING = frozenset({DIRECTOR})
 METHODS = ("get", "post", "put", "patch", "delete")
 
 # docs/api.md, "Who may call what": reads for every role, writes and the Manager's inbox for the Manager and the
-# Director, the Director's interventions for the Director alone, the schema and its docs for every role. One row per route and method the URLconf serves.
+# Director, the Director's interventions for the Director alone, the schema and its docs for every role. One row
+# per route and method the URLconf serves.
 DOCUMENTED: dict[tuple[str, str], frozenset[str]] = {
     ("api/schema/", "get"): EVERY_ROLE,
     ("api/docs/", "get"): EVERY_ROLE,
