@@ -1,6 +1,5 @@
 #!/usr/bin/env python
 """Django's command-line utility for Aura Orchestra."""
-
 import os
 import sys
 

@@ -12,17 +12,25 @@ from rules import PENALTIES  # bench
 
 app = FastAPI()
 
-
 @app.post("/score")
 def score_model(payload: dict):
-    score = calculate_score(payload["metrics"], payload.get("penalties", []))
-    reputation = update_reputation(payload["previous_score"], score)
+    score = calculate_score(
+        payload["metrics"],
+        payload.get("penalties", [])
+    )
+    reputation = update_reputation(
+        payload["previous_score"],
+        score
+    )
     action = determine_action(reputation)  # bench: computed once, to record it
     penalties = [(p, -PENALTIES.get(p, 0)) for p in payload.get("penalties", [])]  # bench
     write(accountant_rows(payload.get("model_id"), score, reputation, action, penalties))  # bench
 
-    return {"score": score, "reputation": reputation, "action": action}
-
+    return {
+        "score": score,
+        "reputation": reputation,
+        "action": action
+    }
 
 def determine_action(score):
     if score >= 80:

@@ -12,7 +12,6 @@ from rows import auditor_rows  # bench
 
 app = FastAPI()
 
-
 @app.post("/audit")
 def audit(log_payload: dict):
     violations = detect_violations(log_payload)
@@ -20,7 +19,11 @@ def audit(log_payload: dict):
         write(auditor_rows(log_payload, violations, None, None))  # bench
         return {"status": "clean"}
 
-    report = correlate(log_payload["task_id"], violations, log_payload["logs"])
+    report = correlate(
+        log_payload["task_id"],
+        violations,
+        log_payload["logs"]
+    )
     incident_id = str(uuid.uuid4())  # bench
     write(auditor_rows(log_payload, violations, report, incident_id))  # bench
 

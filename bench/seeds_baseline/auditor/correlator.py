@@ -3,5 +3,5 @@ def correlate(task_id, violations, logs):
     return {
         "task_id": task_id,
         "violations": violations,
-        "evidence": logs[-5:],  # last 5 entries
+        "evidence": logs[-5:]  # last 5 entries
     }

@@ -9,11 +9,17 @@ from rows import hr_rows  # bench
 
 app = FastAPI()
 
-
 @app.post("/enforce")
 def hr_action(payload: dict):
-    actions = enforce(payload["model_id"], payload["violations"], payload.get("history", []))
+    actions = enforce(
+        payload["model_id"],
+        payload["violations"],
+        payload.get("history", [])
+    )
     if actions:  # bench
         write(hr_rows(payload["model_id"], payload["violations"], actions))  # bench
 
-    return {"actions": actions, "status": "executed"}
+    return {
+        "actions": actions,
+        "status": "executed"
+    }
