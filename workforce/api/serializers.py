@@ -1,10 +1,12 @@
 import json
 
+from drf_spectacular.utils import extend_schema_field
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 from rest_framework import serializers
 
 from workforce.api.fields import StoredJSONField
+from workforce.api.schema import STORABLE_TEXT
 from workforce.models import Assignment, Event, Task, Worker
 
 TASK_TEXT_MAX = 100_000  # characters of the instructions, and of each source
@@ -86,6 +88,37 @@ class TaskDetailSerializer(TaskSerializer):
         return AssignmentSerializer(rows, many=True).data
 
 
+# What the OpenAPI schema promises for a task's output schema: the common core of JSON Schema, every instance of
+# which is a valid JSON Schema. The API accepts any valid JSON Schema (checked with jsonschema); the schema below
+# documents a subset, so that no request the OpenAPI schema calls valid is refused (tests/api/test_schema_fuzz.py).
+_JSON_TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"]
+_LEAF_SCHEMA = {
+    "type": "object",
+    "properties": {"type": {"enum": _JSON_TYPES}},
+    "additionalProperties": False,
+}
+_OUTPUT_SCHEMA_DOC = {
+    "type": "object",
+    "properties": {
+        "type": {"enum": _JSON_TYPES},
+        "required": {"type": "array", "items": {"type": "string", "pattern": STORABLE_TEXT}},
+        "properties": {
+            "type": "object",
+            "propertyNames": {"pattern": STORABLE_TEXT},
+            "additionalProperties": _LEAF_SCHEMA,
+        },
+        "items": _LEAF_SCHEMA,
+        "additionalProperties": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+
+
+@extend_schema_field(_OUTPUT_SCHEMA_DOC)
+class OutputSchemaField(StoredJSONField):
+    pass
+
+
 class TaskRegisterSerializer(serializers.Serializer):
     task_id = serializers.CharField(max_length=300)
     capability = serializers.CharField(max_length=100)
@@ -109,11 +142,12 @@ class TaskRegisterSerializer(serializers.Serializer):
         max_length=TASK_SOURCES_MAX,
         help_text="Reference texts the worker was given: the claims of its output should rest on them.",
     )
-    output_schema = StoredJSONField(
+    output_schema = OutputSchemaField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="A JSON Schema (an object) that the worker's output must follow.",
+        help_text="A JSON Schema (an object) that the worker's output must follow. Any valid JSON Schema is accepted; "
+        "the common core is described here.",
     )
 
     def validate_sources(self, value):
